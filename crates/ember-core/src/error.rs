@@ -1,0 +1,112 @@
+//! The error type of ember.
+
+/// Everything that can go wrong when computing attributions.
+///
+/// Every variant names what was wrong and what was expected. The enum is `#[non_exhaustive]`:
+/// new variants can be added without a breaking release, so match with a wildcard arm.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input batch has no samples.
+    #[error("empty batch: the input has shape {shape:?}, expected at least one sample along dimension 0")]
+    EmptyBatch {
+        /// Shape of the input.
+        shape: Vec<usize>,
+    },
+
+    /// The input has samples, but each sample has no elements.
+    #[error("empty input: the input has shape {shape:?}, expected every dimension to be at least 1")]
+    EmptyInput {
+        /// Shape of the input.
+        shape: Vec<usize>,
+    },
+
+    /// The input contains NaN or infinite values.
+    #[error("the input contains {count} non-finite value(s) (NaN or ±inf), first in sample {sample}; expected finite values")]
+    NonFiniteInput {
+        /// Number of non-finite values.
+        count: usize,
+        /// First sample (index along dimension 0) with a non-finite value.
+        sample: usize,
+    },
+
+    /// A target class is not one of the model's outputs.
+    #[error("target {target} for sample {sample} is out of range: the model has {outputs} output(s), expected a class in 0..{outputs}")]
+    TargetOutOfRange {
+        /// The requested class.
+        target: usize,
+        /// The sample it was requested for.
+        sample: usize,
+        /// Number of outputs (columns) of the model.
+        outputs: usize,
+    },
+
+    /// `Target::PerSample` has a different length from the batch.
+    #[error("Target::PerSample has {targets} target(s) but the batch has {batch} sample(s); expected one target per sample")]
+    TargetCountMismatch {
+        /// Number of targets given.
+        targets: usize,
+        /// Number of samples in the batch.
+        batch: usize,
+    },
+
+    /// The model's output does not have one row per input row, or has no columns.
+    #[error("model output has shape {output:?} for {rows} input row(s); expected [{rows}, outputs] with outputs >= 1 (one row per input, rank 2)")]
+    ModelOutputShape {
+        /// Shape of the model's output.
+        output: Vec<usize>,
+        /// Number of rows fed to the model.
+        rows: usize,
+    },
+
+    /// The model's output contains NaN or infinite values.
+    #[error("the model output contains {count} non-finite value(s) (NaN or ±inf), first for sample {sample}; expected finite outputs")]
+    NonFiniteOutput {
+        /// Number of non-finite values.
+        count: usize,
+        /// First sample with a non-finite output.
+        sample: usize,
+    },
+
+    /// The gradient of the target with respect to the input contains NaN or infinite values.
+    #[error("the gradient contains {count} non-finite value(s) (NaN or ±inf), first for sample {sample}; expected finite gradients (check the model for operations with undefined derivatives)")]
+    NonFiniteGradient {
+        /// Number of non-finite values.
+        count: usize,
+        /// First sample with a non-finite gradient.
+        sample: usize,
+    },
+
+    /// A hyper-parameter has an invalid value.
+    #[error("invalid configuration: `{name}` is {value}, expected {expected}")]
+    InvalidConfig {
+        /// Name of the hyper-parameter.
+        name: &'static str,
+        /// The value given, formatted.
+        value: String,
+        /// What was expected.
+        expected: &'static str,
+    },
+
+    /// A backend was asked for that this build or this machine does not have.
+    #[error("backend `{backend}` is not available: {reason}")]
+    BackendUnavailable {
+        /// The backend's name.
+        backend: String,
+        /// Why, and how to get it.
+        reason: String,
+    },
+
+    /// The device does not support a floating-point precision.
+    #[error("device {device} does not support {dtype}; expected a device with {dtype} support (Metal has no f64: use f32, or a Vulkan/CPU device)")]
+    UnsupportedDType {
+        /// The device, formatted.
+        device: String,
+        /// The precision, e.g. `f64`.
+        dtype: &'static str,
+    },
+
+    /// The backend failed to execute or to read back a tensor.
+    #[error("backend error: {0}")]
+    Backend(String),
+}

@@ -1,0 +1,18 @@
+#![warn(missing_docs)]
+#![doc = include_str!("../README.md")]
+
+pub mod attribution;
+pub mod error;
+pub mod kernel;
+pub mod model;
+pub mod target;
+pub mod validate;
+
+pub use attribution::{Attribution, Attributions, Report};
+pub use error::Error;
+pub use kernel::{GradientKernel, KernelOutput, KernelStats, RowTargets};
+pub use model::Model;
+pub use target::Target;
+
+/// The result type of every fallible ember operation.
+pub type Result<T, E = Error> = core::result::Result<T, E>;

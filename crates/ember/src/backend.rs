@@ -1,0 +1,201 @@
+//! Choosing a Burn device by name, with clear errors for backends this build lacks.
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::tensor::{Device, FloatDType};
+use ember_core::{Error, Result};
+
+/// The Burn backends ember is built and tested with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// Burn's Flex CPU backend (feature `flex`, on by default).
+    Flex,
+    /// Burn's ndarray CPU backend (feature `ndarray`).
+    Ndarray,
+    /// Burn's wgpu backend on the default adapter (feature `wgpu`).
+    Wgpu,
+}
+
+/// The floating-point precision of a device's tensors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Precision {
+    /// 32-bit floats (Burn's default).
+    #[default]
+    F32,
+    /// 64-bit floats.
+    F64,
+}
+
+impl Backend {
+    /// Every backend, in the order ember tests them.
+    pub const ALL: [Backend; 3] = [Backend::Flex, Backend::Ndarray, Backend::Wgpu];
+
+    /// The backend's name as used on command lines: `flex`, `ndarray` or `wgpu`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Flex => "flex",
+            Backend::Ndarray => "ndarray",
+            Backend::Wgpu => "wgpu",
+        }
+    }
+
+    /// Whether this build includes the backend (its Cargo feature is on).
+    pub fn is_compiled(self) -> bool {
+        match self {
+            Backend::Flex => cfg!(feature = "flex"),
+            Backend::Ndarray => cfg!(feature = "ndarray"),
+            Backend::Wgpu => cfg!(feature = "wgpu"),
+        }
+    }
+
+    /// The backend's default device, with f32 tensors.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BackendUnavailable`] if this build lacks the backend's feature; the message
+    /// says how to build with it.
+    pub fn device(self) -> Result<Device> {
+        match self {
+            #[cfg(feature = "flex")]
+            Backend::Flex => Ok(Device::flex()),
+            #[cfg(feature = "ndarray")]
+            Backend::Ndarray => Ok(Device::ndarray()),
+            #[cfg(feature = "wgpu")]
+            Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            #[allow(unreachable_patterns)]
+            other => Err(Error::BackendUnavailable {
+                backend: other.name().into(),
+                reason: format!(
+                    "this build of ember does not include it; rebuild with the cargo feature `{}` \
+                     (e.g. `cargo run --features {} ...`)",
+                    other.name(),
+                    other.name()
+                ),
+            }),
+        }
+    }
+
+    /// The backend's default device, configured for `precision`.
+    ///
+    /// The precision of a device is fixed the first time a tensor is created on it, so call
+    /// this before creating any tensor on that device.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::BackendUnavailable`] as for [`device`](Self::device), or if the device's
+    ///   precision was already fixed to another one;
+    /// - [`Error::UnsupportedDType`] if the device lacks the precision (Metal has no f64).
+    pub fn device_with(self, precision: Precision) -> Result<Device> {
+        let mut device = self.device()?;
+        configure_precision(&mut device, precision)?;
+        Ok(device)
+    }
+}
+
+/// Sets the default float precision of `device`; a no-op when it already has it.
+///
+/// # Errors
+///
+/// - [`Error::UnsupportedDType`] if the device lacks the precision;
+/// - [`Error::BackendUnavailable`] if the device was already used with another precision.
+pub fn configure_precision(device: &mut Device, precision: Precision) -> Result<()> {
+    let (dtype, name) = match precision {
+        Precision::F32 => (FloatDType::F32, "f32"),
+        Precision::F64 => (FloatDType::F64, "f64"),
+    };
+    if device.settings().float_dtype == dtype {
+        return Ok(());
+    }
+    if !device.supports_dtype(dtype) {
+        return Err(Error::UnsupportedDType {
+            device: format!("{device:?}"),
+            dtype: name,
+        });
+    }
+    device.configure(dtype).map_err(|e| Error::BackendUnavailable {
+        backend: format!("{device:?}"),
+        reason: format!(
+            "cannot switch it to {name}: {e:?} (a device's precision is fixed by its first tensor)"
+        ),
+    })
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Backend {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "flex" => Ok(Backend::Flex),
+            "ndarray" => Ok(Backend::Ndarray),
+            "wgpu" => Ok(Backend::Wgpu),
+            _ => Err(Error::InvalidConfig {
+                name: "device",
+                value: format!("`{s}`"),
+                expected: "one of flex, ndarray, wgpu",
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        })
+    }
+}
+
+impl FromStr for Precision {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "f32" => Ok(Precision::F32),
+            "f64" => Ok(Precision::F64),
+            _ => Err(Error::InvalidConfig {
+                name: "dtype",
+                value: format!("`{s}`"),
+                expected: "f32 or f64",
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for backend in Backend::ALL {
+            assert_eq!(backend.name().parse::<Backend>().unwrap(), backend);
+        }
+        assert!(matches!(
+            "cuda".parse::<Backend>(),
+            Err(Error::InvalidConfig { name: "device", .. })
+        ));
+        assert_eq!("F64".parse::<Precision>().unwrap(), Precision::F64);
+    }
+
+    #[test]
+    fn a_backend_missing_from_the_build_says_how_to_get_it() {
+        for backend in Backend::ALL {
+            match backend.device() {
+                Ok(_) => assert!(backend.is_compiled()),
+                Err(Error::BackendUnavailable { reason, .. }) => {
+                    assert!(!backend.is_compiled());
+                    assert!(reason.contains("--features"), "{reason}");
+                }
+                Err(other) => panic!("unexpected error {other}"),
+            }
+        }
+    }
+}

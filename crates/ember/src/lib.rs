@@ -1,0 +1,54 @@
+#![warn(missing_docs)]
+//! # ember
+//!
+//! Attributions for [Burn](https://burn.dev) models: how much each input feature contributed to
+//! a model's output. ember runs on every Burn device (Flex and ndarray on the CPU, any GPU through
+//! wgpu) and computes all of a batch's gradients in one forward and one backward pass per block
+//! of rows.
+//!
+//! ```
+//! use ember::prelude::*;
+//!
+//! let device = Device::flex();
+//! // Any Burn module is a model once wrapped in a closure: `|x| module.forward(x)`.
+//! let w = Tensor::<2>::from_floats([[1.0, 0.0], [2.0, -1.0]], &device);
+//! let model = move |x: Tensor<2>| x.matmul(w.clone());
+//!
+//! let x = Tensor::<2>::from_floats([[0.5, 3.0]], &device);
+//! let saliency = SaliencyConfig::new().init()?;
+//! let map = saliency.attribute(&model, x, Target::Predicted)?;
+//! assert_eq!(map.report.targets, vec![0]);
+//! assert_eq!(map.values.to_data().to_vec::<f32>().unwrap(), vec![1.0, 2.0]);
+//! # Ok::<(), ember::Error>(())
+//! ```
+//!
+//! ## Features
+//!
+//! - `flex` (default): Burn's Flex CPU backend.
+//! - `ndarray`: Burn's ndarray CPU backend.
+//! - `wgpu`: any GPU through Vulkan, Metal or DX12; on Linux without a GPU, Mesa's lavapipe.
+
+pub mod backend;
+
+/// The README's Rust quick start, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeQuickStart;
+
+pub use burn;
+pub use ember_core::{
+    Attribution, Attributions, Error, GradientKernel, KernelOutput, KernelStats, Model, Report,
+    Result, RowTargets, Target, kernel, validate,
+};
+pub use ember_methods::{
+    InputXGradient, InputXGradientConfig, Saliency, SaliencyConfig, input_x_gradient, saliency,
+};
+
+/// Everything most programs need: `use ember::prelude::*;`.
+pub mod prelude {
+    pub use crate::backend::{Backend, Precision};
+    pub use ember_core::{Attribution, Attributions, Error, Model, Report, Target};
+    pub use ember_methods::{InputXGradient, InputXGradientConfig, Saliency, SaliencyConfig};
+
+    pub use burn::tensor::{Device, Tensor};
+}

@@ -1,0 +1,253 @@
+//! Shared test support: the devices of every backend, test models with known weights, finite
+//! differences and host reads.
+//!
+//! Each integration test binary is one process with one float precision: Burn fixes a device's
+//! precision with its first tensor, so the f32 tests and the f64 tests live in separate files.
+
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use ember::backend::{Backend, Precision};
+use ember::burn::tensor::module::conv2d;
+use ember::burn::tensor::ops::ConvOptions;
+use ember::burn::tensor::{Device, Tensor, TensorData};
+
+/// The environment variable that turns a missing wgpu adapter into a test failure.
+pub const REQUIRE_WGPU: &str = "EMBER_REQUIRE_WGPU";
+
+/// The device of `backend` with `precision`, or `None` when the backend cannot run here (not
+/// compiled, or no wgpu adapter). With `EMBER_REQUIRE_WGPU=1`, a wgpu backend that cannot run
+/// panics instead, naming the reason.
+pub fn device(backend: Backend, precision: Precision) -> Option<Device> {
+    static CACHE: OnceLock<std::sync::Mutex<Vec<(Backend, Precision, Option<Device>)>>> =
+        OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, _, found)) = cache
+        .iter()
+        .find(|(b, p, _)| *b == backend && *p == precision)
+    {
+        return found.clone();
+    }
+    let found = open(backend, precision);
+    cache.push((backend, precision, found.clone()));
+    found
+}
+
+fn open(backend: Backend, precision: Precision) -> Option<Device> {
+    let required = backend == Backend::Wgpu
+        && std::env::var(REQUIRE_WGPU).is_ok_and(|v| !v.is_empty() && v != "0");
+    let attempt = std::panic::catch_unwind(|| -> Result<Device, String> {
+        let device = backend
+            .device_with(precision)
+            .map_err(|e| e.to_string())?;
+        // Touch the device so that a missing adapter shows up here, not inside a test.
+        let probe = Tensor::<1>::from_floats([1.0, 2.0], &device).sum();
+        probe.try_into_data().map_err(|e| format!("{e:?}"))?;
+        Ok(device)
+    });
+    let reason = match attempt {
+        Ok(Ok(device)) => return Some(device),
+        Ok(Err(reason)) => reason,
+        Err(panic) => panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "the backend panicked while opening".into()),
+    };
+    if required {
+        panic!("{REQUIRE_WGPU} is set but the {backend} backend cannot run: {reason}");
+    }
+    eprintln!("SKIPPED on {backend} ({precision}): {reason}");
+    None
+}
+
+/// Runs test bodies once per backend, as `flex::name`, `ndarray::name` and `wgpu::name`, so a
+/// failure names its backend. A body is `fn name(device: &Device)`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($precision:expr; $($name:ident),* $(,)?) => {
+        mod flex {
+            $(#[test] fn $name() {
+                if let Some(device) = $crate::common::device(ember::backend::Backend::Flex, $precision) {
+                    super::$name(&device);
+                }
+            })*
+        }
+        mod ndarray {
+            $(#[test] fn $name() {
+                if let Some(device) = $crate::common::device(ember::backend::Backend::Ndarray, $precision) {
+                    super::$name(&device);
+                }
+            })*
+        }
+        mod wgpu {
+            $(#[test] fn $name() {
+                if let Some(device) = $crate::common::device(ember::backend::Backend::Wgpu, $precision) {
+                    super::$name(&device);
+                }
+            })*
+        }
+    };
+}
+
+/// A deterministic pseudo-random sequence in [-1, 1) (a 64-bit LCG), the same on every backend.
+pub fn values(seed: u64, n: usize) -> Vec<f64> {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// A tensor of `shape` on `device` holding `data` (converted to the device's precision).
+pub fn tensor<const D: usize>(data: Vec<f64>, shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(data, shape), device)
+}
+
+/// A tensor's values as f64, row-major.
+pub fn host<const D: usize>(t: &Tensor<D>) -> Vec<f64> {
+    ember::validate::read_f64(t.clone()).expect("read back")
+}
+
+/// The largest absolute difference of two equally long vectors.
+pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len(), "lengths differ");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+/// A multi-layer perceptron with fixed weights: 6 → 8 (ReLU) → 8 (tanh) → 3.
+#[derive(Clone, Debug)]
+pub struct Mlp {
+    w1: Tensor<2>,
+    b1: Tensor<1>,
+    w2: Tensor<2>,
+    b2: Tensor<1>,
+    w3: Tensor<2>,
+    b3: Tensor<1>,
+}
+
+impl Mlp {
+    /// Input features.
+    pub const INPUTS: usize = 6;
+    /// Output classes.
+    pub const CLASSES: usize = 3;
+
+    /// The MLP on `device`, weights from seed 1.
+    pub fn new(device: &Device) -> Self {
+        let scaled = |seed, n, fan_in: usize| {
+            values(seed, n)
+                .into_iter()
+                .map(|v| v * 1.5 / (fan_in as f64).sqrt())
+                .collect::<Vec<_>>()
+        };
+        Self {
+            w1: tensor(scaled(11, 6 * 8, 6), [6, 8], device),
+            b1: tensor(scaled(12, 8, 6), [8], device),
+            w2: tensor(scaled(13, 8 * 8, 8), [8, 8], device),
+            b2: tensor(scaled(14, 8, 8), [8], device),
+            w3: tensor(scaled(15, 8 * 3, 8), [8, 3], device),
+            b3: tensor(scaled(16, 3, 8), [3], device),
+        }
+    }
+
+    /// `[n, 6] → [n, 3]`.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let h = (x.matmul(self.w1.clone()) + self.b1.clone().unsqueeze()).clamp_min(0.0);
+        let h = (h.matmul(self.w2.clone()) + self.b2.clone().unsqueeze()).tanh();
+        h.matmul(self.w3.clone()) + self.b3.clone().unsqueeze()
+    }
+}
+
+/// A small CNN with fixed weights: [n, 1, 6, 6] → conv 3×3 (4 channels, padding 1) → ReLU →
+/// conv 3×3 (4 channels, padding 1) → ReLU → flatten (144) → linear → 3 classes.
+#[derive(Clone, Debug)]
+pub struct Cnn {
+    k1: Tensor<4>,
+    c1: Tensor<1>,
+    k2: Tensor<4>,
+    c2: Tensor<1>,
+    w: Tensor<2>,
+    b: Tensor<1>,
+}
+
+impl Cnn {
+    /// Input shape of one sample.
+    pub const SAMPLE: [usize; 3] = [1, 6, 6];
+    /// Output classes.
+    pub const CLASSES: usize = 3;
+
+    /// The CNN on `device`, weights from seed 2.
+    pub fn new(device: &Device) -> Self {
+        let scaled = |seed, n, fan_in: usize| {
+            values(seed, n)
+                .into_iter()
+                .map(|v| v * 1.5 / (fan_in as f64).sqrt())
+                .collect::<Vec<_>>()
+        };
+        Self {
+            k1: tensor(scaled(21, 4 * 9, 9), [4, 1, 3, 3], device),
+            c1: tensor(scaled(22, 4, 9), [4], device),
+            k2: tensor(scaled(23, 4 * 4 * 9, 36), [4, 4, 3, 3], device),
+            c2: tensor(scaled(24, 4, 36), [4], device),
+            w: tensor(scaled(25, 144 * 3, 144), [144, 3], device),
+            b: tensor(scaled(26, 3, 144), [3], device),
+        }
+    }
+
+    /// `[n, 1, 6, 6] → [n, 3]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let options = || ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+        let h = conv2d(x, self.k1.clone(), Some(self.c1.clone()), options()).clamp_min(0.0);
+        let h = conv2d(h, self.k2.clone(), Some(self.c2.clone()), options()).clamp_min(0.0);
+        let n = h.dims()[0];
+        h.reshape([n, 144]).matmul(self.w.clone()) + self.b.clone().unsqueeze()
+    }
+}
+
+/// Central finite differences of `F_target(x)` for every sample and feature, in one batched
+/// forward on the plain device: `(F(x + h e_i) − F(x − h e_i)) / 2h`.
+pub fn finite_differences<const D: usize>(
+    model: &dyn Fn(Tensor<D>) -> Tensor<2>,
+    input: &Tensor<D>,
+    targets: &[usize],
+    h: f64,
+) -> Vec<f64> {
+    let dims = input.dims();
+    let n = dims[0];
+    let features: usize = dims[1..].iter().product();
+    let x = host(input);
+    let mut rows = Vec::with_capacity(2 * n * features * features);
+    for s in 0..n {
+        let sample = &x[s * features..(s + 1) * features];
+        for i in 0..features {
+            for sign in [1.0, -1.0] {
+                let mut point = sample.to_vec();
+                point[i] += sign * h;
+                rows.extend(point);
+            }
+        }
+    }
+    let mut shape = dims;
+    shape[0] = 2 * n * features;
+    let outputs = host(&model(tensor(rows, shape, &input.device())));
+    let classes = outputs.len() / (2 * n * features);
+    (0..n * features)
+        .map(|k| {
+            let target = targets[k / features];
+            let plus = outputs[(2 * k) * classes + target];
+            let minus = outputs[(2 * k + 1) * classes + target];
+            (plus - minus) / (2.0 * h)
+        })
+        .collect()
+}

@@ -1,0 +1,54 @@
+//! In f64, on every backend, the kernel's gradients match central finite differences of the
+//! model to 1e-6 (max abs error), for an MLP and a small CNN.
+
+mod common;
+
+use common::{Cnn, Mlp, finite_differences, host, max_abs_diff, tensor, values};
+use ember::backend::Precision;
+use ember::burn::tensor::DType;
+use ember::prelude::*;
+
+backend_tests!(Precision::F64;
+    mlp_gradients_match_finite_differences,
+    cnn_gradients_match_finite_differences,
+);
+
+const H: f64 = 1e-5;
+const TOLERANCE: f64 = 1e-6;
+
+fn mlp_gradients_match_finite_differences(device: &Device) {
+    let mlp = Mlp::new(device);
+    let model = |x: Tensor<2>| mlp.forward(x);
+    let x = tensor(values(41, 5 * Mlp::INPUTS), [5, Mlp::INPUTS], device);
+    for target in 0..Mlp::CLASSES {
+        let g = SaliencyConfig::new()
+            .init()
+            .unwrap()
+            .attribute(&model, x.clone(), target)
+            .unwrap();
+        let fd = finite_differences(&model, &x, &[target; 5], H);
+        assert_eq!(g.values.dtype(), DType::F64, "the kernel ran in f64");
+        let gradients = host(&g.values);
+        assert!(gradients.iter().any(|v| v.abs() > 1e-3), "non-trivial gradients");
+        let err = max_abs_diff(&gradients, &fd);
+        assert!(err <= TOLERANCE, "class {target}: max abs error {err:.3e}");
+    }
+}
+
+fn cnn_gradients_match_finite_differences(device: &Device) {
+    let cnn = Cnn::new(device);
+    let model = |x: Tensor<4>| cnn.forward(x);
+    let x = tensor(values(42, 2 * 36), [2, 1, 6, 6], device);
+    let targets = vec![0, 2];
+    let g = SaliencyConfig::new()
+        .init()
+        .unwrap()
+        .attribute(&model, x.clone(), targets.clone())
+        .unwrap();
+    let fd = finite_differences(&model, &x, &targets, H);
+    assert_eq!(g.values.dtype(), DType::F64, "the kernel ran in f64");
+    let gradients = host(&g.values);
+    assert!(gradients.iter().any(|v| v.abs() > 1e-3), "non-trivial gradients");
+    let err = max_abs_diff(&gradients, &fd);
+    assert!(err <= TOLERANCE, "max abs error {err:.3e}");
+}

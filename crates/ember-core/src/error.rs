@@ -8,21 +8,27 @@
 #[non_exhaustive]
 pub enum Error {
     /// The input batch has no samples.
-    #[error("empty batch: the input has shape {shape:?}, expected at least one sample along dimension 0")]
+    #[error(
+        "empty batch: the input has shape {shape:?}, expected at least one sample along dimension 0"
+    )]
     EmptyBatch {
         /// Shape of the input.
         shape: Vec<usize>,
     },
 
     /// The input has samples, but each sample has no elements.
-    #[error("empty input: the input has shape {shape:?}, expected every dimension to be at least 1")]
+    #[error(
+        "empty input: the input has shape {shape:?}, expected every dimension to be at least 1"
+    )]
     EmptyInput {
         /// Shape of the input.
         shape: Vec<usize>,
     },
 
     /// The input contains NaN or infinite values.
-    #[error("the input contains {count} non-finite value(s) (NaN or ±inf), first in sample {sample}; expected finite values")]
+    #[error(
+        "the input contains {count} non-finite value(s) (NaN or ±inf), first in sample {sample}; expected finite values"
+    )]
     NonFiniteInput {
         /// Number of non-finite values.
         count: usize,
@@ -31,7 +37,9 @@ pub enum Error {
     },
 
     /// A target class is not one of the model's outputs.
-    #[error("target {target} for sample {sample} is out of range: the model has {outputs} output(s), expected a class in 0..{outputs}")]
+    #[error(
+        "target {target} for sample {sample} is out of range: the model has {outputs} output(s), expected a class in 0..{outputs}"
+    )]
     TargetOutOfRange {
         /// The requested class.
         target: usize,
@@ -42,7 +50,9 @@ pub enum Error {
     },
 
     /// `Target::PerSample` has a different length from the batch.
-    #[error("Target::PerSample has {targets} target(s) but the batch has {batch} sample(s); expected one target per sample")]
+    #[error(
+        "Target::PerSample has {targets} target(s) but the batch has {batch} sample(s); expected one target per sample"
+    )]
     TargetCountMismatch {
         /// Number of targets given.
         targets: usize,
@@ -51,7 +61,9 @@ pub enum Error {
     },
 
     /// The model's output does not have one row per input row, or has no columns.
-    #[error("model output has shape {output:?} for {rows} input row(s); expected [{rows}, outputs] with outputs >= 1 (one row per input, rank 2)")]
+    #[error(
+        "model output has shape {output:?} for {rows} input row(s); expected [{rows}, outputs] with outputs >= 1 (one row per input, rank 2)"
+    )]
     ModelOutputShape {
         /// Shape of the model's output.
         output: Vec<usize>,
@@ -60,7 +72,9 @@ pub enum Error {
     },
 
     /// The model's output contains NaN or infinite values.
-    #[error("the model output contains {count} non-finite value(s) (NaN or ±inf), first for sample {sample}; expected finite outputs")]
+    #[error(
+        "the model output contains {count} non-finite value(s) (NaN or ±inf), first for sample {sample}; expected finite outputs"
+    )]
     NonFiniteOutput {
         /// Number of non-finite values.
         count: usize,
@@ -69,7 +83,9 @@ pub enum Error {
     },
 
     /// The gradient of the target with respect to the input contains NaN or infinite values.
-    #[error("the gradient contains {count} non-finite value(s) (NaN or ±inf), first for sample {sample}; expected finite gradients (check the model for operations with undefined derivatives)")]
+    #[error(
+        "the gradient contains {count} non-finite value(s) (NaN or ±inf), first for sample {sample}; expected finite gradients (check the model for operations with undefined derivatives)"
+    )]
     NonFiniteGradient {
         /// Number of non-finite values.
         count: usize,
@@ -98,7 +114,9 @@ pub enum Error {
     },
 
     /// The device does not support a floating-point precision.
-    #[error("device {device} does not support {dtype}; expected a device with {dtype} support (Metal has no f64: use f32, or a Vulkan/CPU device)")]
+    #[error(
+        "device {device} does not support {dtype}; expected a device with {dtype} support (Metal has no f64: use f32, or a Vulkan/CPU device)"
+    )]
     UnsupportedDType {
         /// The device, formatted.
         device: String,

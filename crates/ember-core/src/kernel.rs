@@ -31,7 +31,8 @@ pub enum RowTargets {
 pub struct KernelStats {
     /// Rows evaluated by the model (forward evaluations).
     pub rows: usize,
-    /// Forward+backward passes made (one `backward()` call each).
+    /// Forward+backward passes made (one `backward()` call each, unless the output does not
+    /// depend on the rows: then the gradient is zero and no backward is needed).
     pub passes: usize,
     /// The largest number of rows in one pass.
     pub max_rows_per_pass: usize,
@@ -76,7 +77,7 @@ pub struct KernelOutput<const D: usize> {
 ///     .with_max_rows(2)?
 ///     .gradients(&model, rows, &RowTargets::Indices(vec![1; 5]))?;
 /// assert_eq!(out.stats.passes, 3); // ⌈5 / 2⌉ backward calls
-/// assert_eq!(out.gradients.to_data().to_vec::<f32>().unwrap()[..2], [3.0, 4.0]);
+/// assert_eq!(out.gradients.to_data().try_to_vec::<f32>().unwrap()[..2], [3.0, 4.0]);
 /// # Ok::<(), ember_core::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -254,10 +255,15 @@ fn one_pass<const D: usize, M: Model<D> + ?Sized>(
     );
     let index = Tensor::<2, Int>::from_data(index, &output.device());
     let root = output.gather(1, index).sum();
-    let grads = root.backward();
-    let gradients = rows
-        .grad(&grads)
-        .unwrap_or_else(|| Tensor::zeros(rows.dims(), &rows.device().inner()));
+    // An output that does not depend on the input (a constant model, or one that moved the
+    // input off autodiff) has no graph to walk back: its gradient is zero.
+    let gradients = if root.is_tracked() {
+        let grads = root.backward();
+        rows.grad(&grads)
+    } else {
+        None
+    }
+    .unwrap_or_else(|| Tensor::zeros(rows.dims(), &rows.device().inner()));
 
     if let Some((row, count)) = first_and_total(&non_finite_per_row(gradients.clone())?) {
         return Err(Error::NonFiniteGradient {
@@ -306,7 +312,7 @@ mod tests {
         let out = GradientKernel::new()
             .gradients(&linear(&device), x, &RowTargets::Indices(vec![0, 1]))
             .unwrap();
-        let g = out.gradients.to_data().to_vec::<f32>().unwrap();
+        let g = out.gradients.to_data().try_to_vec::<f32>().unwrap();
         assert_eq!(g, vec![1.0, 2.0, -3.0, -1.0, 0.5, 4.0]);
         assert_eq!(out.targets, vec![0, 1]);
         assert_eq!(out.scores, vec![-4.0, 19.5]);
@@ -343,8 +349,8 @@ mod tests {
         assert_eq!(whole.stats.passes, 1);
         assert_eq!(whole.targets, blocked.targets);
         assert_eq!(
-            whole.gradients.to_data().to_vec::<f32>().unwrap(),
-            blocked.gradients.to_data().to_vec::<f32>().unwrap()
+            whole.gradients.to_data().try_to_vec::<f32>().unwrap(),
+            blocked.gradients.to_data().try_to_vec::<f32>().unwrap()
         );
     }
 
@@ -389,7 +395,10 @@ mod tests {
                 &RowTargets::Predicted,
             )
             .unwrap();
-        assert_eq!(out.gradients.to_data().to_vec::<f32>().unwrap(), vec![0.0; 6]);
+        assert_eq!(
+            out.gradients.to_data().try_to_vec::<f32>().unwrap(),
+            vec![0.0; 6]
+        );
         assert_eq!(out.targets, vec![0, 0]);
     }
 

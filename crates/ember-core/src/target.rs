@@ -91,7 +91,10 @@ mod tests {
     #[test]
     fn numbers_convert_into_targets() {
         assert_eq!(Target::from(4), Target::Class(4));
-        assert_eq!(Target::from(&[1usize, 2][..]), Target::PerSample(vec![1, 2]));
+        assert_eq!(
+            Target::from(&[1usize, 2][..]),
+            Target::PerSample(vec![1, 2])
+        );
     }
 
     #[test]

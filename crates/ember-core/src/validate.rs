@@ -79,7 +79,7 @@ pub fn read_f64<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f64>> {
 
 fn convert_vec<E: burn::tensor::Element>(data: TensorData) -> Result<Vec<E>> {
     data.convert::<E>()
-        .into_vec::<E>()
+        .try_into_vec::<E>()
         .map_err(|e| Error::Backend(format!("{e:?}")))
 }
 
@@ -114,7 +114,11 @@ mod tests {
     fn non_finite_values_name_the_first_sample_and_the_count() {
         let device = Device::flex();
         let x = Tensor::<2>::from_floats(
-            [[0.0, 1.0], [f32::NAN, 2.0], [f32::INFINITY, f32::NEG_INFINITY]],
+            [
+                [0.0, 1.0],
+                [f32::NAN, 2.0],
+                [f32::INFINITY, f32::NEG_INFINITY],
+            ],
             &device,
         );
         assert_eq!(

@@ -3,7 +3,10 @@
 //! Shrikumar, Greenside, Shcherbina and Kundaje, *Not Just a Black Box: Learning Important
 //! Features Through Propagating Activation Differences*, 2016.
 //! <https://arxiv.org/abs/1605.01713>
-#![cfg_attr(doc, doc = r#"$$\phi_i(x) = x_i \, \frac{\partial F_c(x)}{\partial x_i}$$"#)]
+#![cfg_attr(
+    doc,
+    doc = r#"$$\phi_i(x) = x_i \, \frac{\partial F_c(x)}{\partial x_i}$$"#
+)]
 //!
 //! Plain text: `phi_i(x) = x_i * dF_c(x)/dx_i`. For a linear model without bias this is exact:
 //! the attributions sum to the output.
@@ -50,7 +53,7 @@ impl InputXGradientConfig {
 /// let x = Tensor::<2>::from_floats([[3.0, 4.0]], &device);
 /// let method = InputXGradientConfig::new().init()?;
 /// let map = method.attribute(&model, x, 0)?;
-/// assert_eq!(map.values.to_data().to_vec::<f32>().unwrap(), vec![3.0, -8.0]);
+/// assert_eq!(map.values.to_data().try_to_vec::<f32>().unwrap(), vec![3.0, -8.0]);
 /// # Ok::<(), ember_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]

@@ -2,7 +2,10 @@
 //!
 //! Simonyan, Vedaldi and Zisserman, *Deep Inside Convolutional Networks: Visualising Image
 //! Classification Models and Saliency Maps*, 2014. <https://arxiv.org/abs/1312.6034>
-#![cfg_attr(doc, doc = r#"$$\phi_i(x) = \frac{\partial F_c(x)}{\partial x_i} \quad\text{or, with `abs`,}\quad \left|\frac{\partial F_c(x)}{\partial x_i}\right|$$"#)]
+#![cfg_attr(
+    doc,
+    doc = r#"$$\phi_i(x) = \frac{\partial F_c(x)}{\partial x_i} \quad\text{or, with `abs`,}\quad \left|\frac{\partial F_c(x)}{\partial x_i}\right|$$"#
+)]
 //!
 //! Plain text: `phi_i(x) = dF_c(x)/dx_i`, or `|dF_c(x)/dx_i|` with `abs`.
 
@@ -54,7 +57,7 @@ impl SaliencyConfig {
 /// let x = Tensor::<2>::from_floats([[3.0, 4.0]], &device);
 /// let saliency = SaliencyConfig::new().init()?;
 /// let map = saliency.attribute(&model, x, Target::Class(0))?;
-/// assert_eq!(map.values.to_data().to_vec::<f32>().unwrap(), vec![1.0, -2.0]);
+/// assert_eq!(map.values.to_data().try_to_vec::<f32>().unwrap(), vec![1.0, -2.0]);
 /// # Ok::<(), ember_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]

@@ -13,8 +13,14 @@ pub enum Backend {
     Flex,
     /// Burn's ndarray CPU backend (feature `ndarray`).
     Ndarray,
-    /// Burn's wgpu backend on the default adapter (feature `wgpu`).
+    /// Burn's wgpu backend on the default adapter and the graphics API wgpu picks
+    /// (feature `wgpu`).
     Wgpu,
+    /// Burn's wgpu backend pinned to the Vulkan graphics API (feature `wgpu`).
+    ///
+    /// Use it to insist on Vulkan: on a Linux machine without a GPU, `Wgpu` may settle on
+    /// OpenGL (llvmpipe) rather than Vulkan (lavapipe), since wgpu types lavapipe as a CPU.
+    Vulkan,
 }
 
 /// The floating-point precision of a device's tensors.
@@ -28,7 +34,7 @@ pub enum Precision {
 }
 
 impl Backend {
-    /// Every backend, in the order ember tests them.
+    /// The backends ember tests on: the two CPU backends and wgpu.
     pub const ALL: [Backend; 3] = [Backend::Flex, Backend::Ndarray, Backend::Wgpu];
 
     /// The backend's name as used on command lines: `flex`, `ndarray` or `wgpu`.
@@ -37,6 +43,7 @@ impl Backend {
             Backend::Flex => "flex",
             Backend::Ndarray => "ndarray",
             Backend::Wgpu => "wgpu",
+            Backend::Vulkan => "vulkan",
         }
     }
 
@@ -46,33 +53,43 @@ impl Backend {
             Backend::Flex => cfg!(feature = "flex"),
             Backend::Ndarray => cfg!(feature = "ndarray"),
             Backend::Wgpu => cfg!(feature = "wgpu"),
+            Backend::Vulkan => cfg!(feature = "wgpu"),
         }
     }
 
     /// The backend's default device, with f32 tensors.
     ///
+    /// wgpu devices are opened (the adapter acquired) on the first call and shared after.
+    ///
     /// # Errors
     ///
-    /// [`Error::BackendUnavailable`] if this build lacks the backend's feature; the message
-    /// says how to build with it.
+    /// [`Error::BackendUnavailable`] if this build lacks the backend's feature (the message
+    /// says how to build with it), or, for wgpu, if no adapter can be acquired.
     pub fn device(self) -> Result<Device> {
         match self {
             #[cfg(feature = "flex")]
             Backend::Flex => Ok(Device::flex()),
+            // Burn 0.22 deprecates ndarray in favour of Flex; ember keeps it for users who
+            // depend on it, and tests it like the others.
             #[cfg(feature = "ndarray")]
+            #[allow(deprecated)]
             Backend::Ndarray => Ok(Device::ndarray()),
             #[cfg(feature = "wgpu")]
-            Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            Backend::Wgpu | Backend::Vulkan => wgpu::open(self),
             #[allow(unreachable_patterns)]
-            other => Err(Error::BackendUnavailable {
-                backend: other.name().into(),
-                reason: format!(
-                    "this build of ember does not include it; rebuild with the cargo feature `{}` \
-                     (e.g. `cargo run --features {} ...`)",
-                    other.name(),
-                    other.name()
-                ),
-            }),
+            other => {
+                let feature = match other {
+                    Backend::Vulkan => "wgpu",
+                    _ => other.name(),
+                };
+                Err(Error::BackendUnavailable {
+                    backend: other.name().into(),
+                    reason: format!(
+                        "this build of ember does not include it; rebuild with the cargo feature \
+                         `{feature}` (e.g. `cargo run --features {feature} ...`)"
+                    ),
+                })
+            }
         }
     }
 
@@ -90,6 +107,43 @@ impl Backend {
         let mut device = self.device()?;
         configure_precision(&mut device, precision)?;
         Ok(device)
+    }
+}
+
+#[cfg(feature = "wgpu")]
+mod wgpu {
+    use std::sync::OnceLock;
+
+    use burn::tensor::Device;
+    use burn::tensor::wgpu::WgpuBackend;
+    use ember_core::{Error, Result};
+
+    use super::Backend;
+
+    /// Opens the default adapter on the backend's graphics API, once per process: Burn's wgpu
+    /// runtime can be initialised only once per selector, and reports a missing adapter as an
+    /// error here rather than as a panic inside the first kernel.
+    pub(super) fn open(backend: Backend) -> Result<Device> {
+        static AUTO: OnceLock<Result<Device, String>> = OnceLock::new();
+        static VULKAN: OnceLock<Result<Device, String>> = OnceLock::new();
+        let (cell, api) = match backend {
+            Backend::Vulkan => (&VULKAN, WgpuBackend::Vulkan),
+            _ => (&AUTO, WgpuBackend::Auto),
+        };
+        cell.get_or_init(|| {
+            Device::wgpu_options()
+                .graphics_api(api)
+                .init()
+                .map_err(|e| format!("no usable adapter: {e}"))
+        })
+        .clone()
+        .map_err(|reason| Error::BackendUnavailable {
+            backend: backend.name().into(),
+            reason: format!(
+                "{reason} (on Linux without a GPU, `apt-get install mesa-vulkan-drivers` \
+                 provides lavapipe)"
+            ),
+        })
     }
 }
 
@@ -135,10 +189,11 @@ impl FromStr for Backend {
             "flex" => Ok(Backend::Flex),
             "ndarray" => Ok(Backend::Ndarray),
             "wgpu" => Ok(Backend::Wgpu),
+            "vulkan" => Ok(Backend::Vulkan),
             _ => Err(Error::InvalidConfig {
                 name: "device",
                 value: format!("`{s}`"),
-                expected: "one of flex, ndarray, wgpu",
+                expected: "one of flex, ndarray, wgpu, vulkan",
             }),
         }
     }
@@ -175,7 +230,12 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for backend in Backend::ALL {
+        for backend in [
+            Backend::Flex,
+            Backend::Ndarray,
+            Backend::Wgpu,
+            Backend::Vulkan,
+        ] {
             assert_eq!(backend.name().parse::<Backend>().unwrap(), backend);
         }
         assert!(matches!(
@@ -187,7 +247,12 @@ mod tests {
 
     #[test]
     fn a_backend_missing_from_the_build_says_how_to_get_it() {
-        for backend in Backend::ALL {
+        for backend in [
+            Backend::Flex,
+            Backend::Ndarray,
+            Backend::Wgpu,
+            Backend::Vulkan,
+        ] {
             match backend.device() {
                 Ok(_) => assert!(backend.is_compiled()),
                 Err(Error::BackendUnavailable { reason, .. }) => {

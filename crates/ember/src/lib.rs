@@ -18,7 +18,7 @@
 //! let saliency = SaliencyConfig::new().init()?;
 //! let map = saliency.attribute(&model, x, Target::Predicted)?;
 //! assert_eq!(map.report.targets, vec![0]);
-//! assert_eq!(map.values.to_data().to_vec::<f32>().unwrap(), vec![1.0, 2.0]);
+//! assert_eq!(map.values.to_data().try_to_vec::<f32>().unwrap(), vec![1.0, 2.0]);
 //! # Ok::<(), ember::Error>(())
 //! ```
 //!

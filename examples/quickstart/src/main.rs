@@ -1,7 +1,7 @@
 //! ember quick start: saliency and gradient × input of a tiny Burn module.
 //!
 //! ```text
-//! cargo run --release -p quickstart -- --device flex
+//! cargo run -p quickstart -- --device flex
 //! ```
 
 use burn::nn::{Linear, LinearConfig, Relu};
@@ -35,7 +35,7 @@ impl Tiny {
 /// Explains the predictions of a tiny Burn module with saliency and gradient × input.
 #[derive(Parser, Debug)]
 struct Args {
-    /// The backend to run on: flex, ndarray or wgpu.
+    /// The backend to run on: flex, ndarray, wgpu (any GPU) or vulkan (wgpu pinned to Vulkan).
     #[arg(long, default_value = "flex")]
     device: Backend,
 }
@@ -47,17 +47,17 @@ fn run(device: Device) -> Result<(), Error> {
     // Any Burn module becomes an ember model through a closure.
     let model = |x: Tensor<2>| model.forward(x);
 
-    let inputs = Tensor::<2>::from_floats(
-        [[0.5, -1.0, 2.0, 0.0], [1.5, 0.25, -0.5, 3.0]],
-        &device,
-    );
+    let inputs = Tensor::<2>::from_floats([[0.5, -1.0, 2.0, 0.0], [1.5, 0.25, -0.5, 3.0]], &device);
 
     let saliency = SaliencyConfig::new().init()?;
     let gradients = saliency.attribute(&model, inputs.clone(), Target::Predicted)?;
     let x_gradient = InputXGradientConfig::new().init()?;
     let products = x_gradient.attribute(&model, inputs, Target::Predicted)?;
 
-    println!("explained classes (predicted): {:?}", gradients.report.targets);
+    println!(
+        "explained classes (predicted): {:?}",
+        gradients.report.targets
+    );
     println!("saliency (∂F/∂x):");
     print_rows(&gradients.values);
     println!("gradient × input (x ⊙ ∂F/∂x):");
@@ -70,7 +70,11 @@ fn run(device: Device) -> Result<(), Error> {
 
 fn print_rows(values: &Tensor<2>) {
     let [_, features] = values.dims();
-    let data = values.to_data().convert::<f32>().to_vec::<f32>().unwrap();
+    let data = values
+        .to_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap();
     for row in data.chunks(features) {
         let cells: Vec<String> = row.iter().map(|v| format!("{v:>8.4}")).collect();
         println!("  [{}]", cells.join(", "));

@@ -16,12 +16,17 @@ use ember::burn::tensor::{Device, Tensor, TensorData};
 /// The environment variable that turns a missing wgpu adapter into a test failure.
 pub const REQUIRE_WGPU: &str = "EMBER_REQUIRE_WGPU";
 
+/// The environment variable that pins the `wgpu` tests to one graphics API: `vulkan` runs them
+/// on `Backend::Vulkan` (CI sets it, so that a machine without a GPU tests lavapipe and not
+/// OpenGL's llvmpipe); unset or `auto` lets wgpu choose.
+pub const WGPU_API: &str = "EMBER_WGPU_API";
+
 /// The device of `backend` with `precision`, or `None` when the backend cannot run here (not
 /// compiled, or no wgpu adapter). With `EMBER_REQUIRE_WGPU=1`, a wgpu backend that cannot run
 /// panics instead, naming the reason.
 pub fn device(backend: Backend, precision: Precision) -> Option<Device> {
-    static CACHE: OnceLock<std::sync::Mutex<Vec<(Backend, Precision, Option<Device>)>>> =
-        OnceLock::new();
+    type Opened = (Backend, Precision, Option<Device>);
+    static CACHE: OnceLock<std::sync::Mutex<Vec<Opened>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, _, found)) = cache
@@ -38,17 +43,26 @@ pub fn device(backend: Backend, precision: Precision) -> Option<Device> {
 fn open(backend: Backend, precision: Precision) -> Option<Device> {
     let required = backend == Backend::Wgpu
         && std::env::var(REQUIRE_WGPU).is_ok_and(|v| !v.is_empty() && v != "0");
+    let backend = match (backend, std::env::var(WGPU_API).as_deref()) {
+        (Backend::Wgpu, Ok("vulkan")) => Backend::Vulkan,
+        (Backend::Wgpu, Ok("auto") | Err(_)) => Backend::Wgpu,
+        (Backend::Wgpu, Ok(other)) => panic!("{WGPU_API}={other}: expected `vulkan` or `auto`"),
+        (other, _) => other,
+    };
     let attempt = std::panic::catch_unwind(|| -> Result<Device, String> {
-        let device = backend
-            .device_with(precision)
-            .map_err(|e| e.to_string())?;
+        let device = backend.device_with(precision).map_err(|e| e.to_string())?;
         // Touch the device so that a missing adapter shows up here, not inside a test.
         let probe = Tensor::<1>::from_floats([1.0, 2.0], &device).sum();
         probe.try_into_data().map_err(|e| format!("{e:?}"))?;
         Ok(device)
     });
     let reason = match attempt {
-        Ok(Ok(device)) => return Some(device),
+        Ok(Ok(device)) => {
+            if backend != Backend::Flex && backend != Backend::Ndarray {
+                note(&format!("{backend} ({precision}) tests run on {device:?}"));
+            }
+            return Some(device);
+        }
         Ok(Err(reason)) => reason,
         Err(panic) => panic
             .downcast_ref::<String>()
@@ -59,8 +73,16 @@ fn open(backend: Backend, precision: Precision) -> Option<Device> {
     if required {
         panic!("{REQUIRE_WGPU} is set but the {backend} backend cannot run: {reason}");
     }
-    eprintln!("SKIPPED on {backend} ({precision}): {reason}");
+    note(&format!(
+        "SKIPPED on {backend} ({precision}): {reason} (set {REQUIRE_WGPU}=1 to make this a failure)"
+    ));
     None
+}
+
+/// Writes to the real stderr, past the test harness's output capture, so that a skip shows.
+fn note(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "note: {message}");
 }
 
 /// Runs test bodies once per backend, as `flex::name`, `ndarray::name` and `wgpu::name`, so a
@@ -69,6 +91,8 @@ fn open(backend: Backend, precision: Precision) -> Option<Device> {
 macro_rules! backend_tests {
     ($precision:expr; $($name:ident),* $(,)?) => {
         mod flex {
+            #[allow(unused_imports)]
+            use super::*;
             $(#[test] fn $name() {
                 if let Some(device) = $crate::common::device(ember::backend::Backend::Flex, $precision) {
                     super::$name(&device);
@@ -76,6 +100,8 @@ macro_rules! backend_tests {
             })*
         }
         mod ndarray {
+            #[allow(unused_imports)]
+            use super::*;
             $(#[test] fn $name() {
                 if let Some(device) = $crate::common::device(ember::backend::Backend::Ndarray, $precision) {
                     super::$name(&device);
@@ -83,6 +109,8 @@ macro_rules! backend_tests {
             })*
         }
         mod wgpu {
+            #[allow(unused_imports)]
+            use super::*;
             $(#[test] fn $name() {
                 if let Some(device) = $crate::common::device(ember::backend::Backend::Wgpu, $precision) {
                     super::$name(&device);
@@ -126,7 +154,7 @@ pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// A multi-layer perceptron with fixed weights: 6 → 8 (ReLU) → 8 (tanh) → 3.
+/// A multi-layer perceptron with fixed weights: 6 → 8 (ReLU) → 8 (ReLU or tanh) → 3.
 #[derive(Clone, Debug)]
 pub struct Mlp {
     w1: Tensor<2>,
@@ -135,6 +163,7 @@ pub struct Mlp {
     b2: Tensor<1>,
     w3: Tensor<2>,
     b3: Tensor<1>,
+    smooth: bool,
 }
 
 impl Mlp {
@@ -143,7 +172,7 @@ impl Mlp {
     /// Output classes.
     pub const CLASSES: usize = 3;
 
-    /// The MLP on `device`, weights from seed 1.
+    /// The ReLU MLP on `device`, weights from seed 1.
     pub fn new(device: &Device) -> Self {
         let scaled = |seed, n, fan_in: usize| {
             values(seed, n)
@@ -158,13 +187,28 @@ impl Mlp {
             b2: tensor(scaled(14, 8, 8), [8], device),
             w3: tensor(scaled(15, 8 * 3, 8), [8, 3], device),
             b3: tensor(scaled(16, 3, 8), [3], device),
+            smooth: false,
+        }
+    }
+
+    /// The same weights with tanh as the second activation, so the gradient is not piecewise
+    /// constant.
+    pub fn smooth(device: &Device) -> Self {
+        Self {
+            smooth: true,
+            ..Self::new(device)
         }
     }
 
     /// `[n, 6] → [n, 3]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let h = (x.matmul(self.w1.clone()) + self.b1.clone().unsqueeze()).clamp_min(0.0);
-        let h = (h.matmul(self.w2.clone()) + self.b2.clone().unsqueeze()).tanh();
+        let h = h.matmul(self.w2.clone()) + self.b2.clone().unsqueeze();
+        let h = if self.smooth {
+            h.tanh()
+        } else {
+            h.clamp_min(0.0)
+        };
         h.matmul(self.w3.clone()) + self.b3.clone().unsqueeze()
     }
 }

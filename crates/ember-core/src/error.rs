@@ -124,6 +124,20 @@ pub enum Error {
         dtype: &'static str,
     },
 
+    /// The device computes a precision's elementary functions wrongly (measured by
+    /// `ember::backend::check_precision`).
+    #[error(
+        "device {device} computes {dtype} math wrongly: {detail}; use f32 on this device, or a CPU backend (flex, ndarray) for {dtype}"
+    )]
+    InaccurateDType {
+        /// The device, formatted.
+        device: String,
+        /// The precision, e.g. `f64`.
+        dtype: &'static str,
+        /// The first wrong result, with the expected value.
+        detail: String,
+    },
+
     /// The backend failed to execute or to read back a tensor.
     #[error("backend error: {0}")]
     Backend(String),

@@ -1,4 +1,5 @@
-//! Choosing a Burn device by name, with clear errors for backends this build lacks.
+//! Choosing a Burn device by name and precision, with clear errors for backends this build
+//! lacks or this machine cannot open.
 
 use std::fmt;
 use std::str::FromStr;
@@ -37,7 +38,7 @@ impl Backend {
     /// The backends ember tests on: the two CPU backends and wgpu.
     pub const ALL: [Backend; 3] = [Backend::Flex, Backend::Ndarray, Backend::Wgpu];
 
-    /// The backend's name as used on command lines: `flex`, `ndarray` or `wgpu`.
+    /// The backend's name as used on command lines: `flex`, `ndarray`, `wgpu` or `vulkan`.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Flex => "flex",
@@ -57,7 +58,8 @@ impl Backend {
         }
     }
 
-    /// The backend's default device, with f32 tensors.
+    /// The backend's default device, in its current precision (f32 unless configured, see
+    /// [`device_with`](Self::device_with)).
     ///
     /// wgpu devices are opened (the adapter acquired) on the first call and shared after.
     ///
@@ -175,6 +177,49 @@ pub fn configure_precision(device: &mut Device, precision: Precision) -> Result<
     })
 }
 
+/// Checks that `device` computes `exp`, `tanh` and `x·x` correctly in its current precision,
+/// to a relative error of 1e-5 in f32 and 1e-12 in f64.
+///
+/// Burn 0.22.1 on wgpu returns wrong f64 `exp` and `tanh` (see the book's backends page): a
+/// model with softmax, sigmoid, tanh or GELU then gives wrong outputs, silently. Call this once
+/// after choosing f64 on a GPU device to turn that into an error.
+///
+/// # Errors
+///
+/// - [`Error::InaccurateDType`] naming the first wrong result;
+/// - [`Error::Backend`] if the backend fails.
+pub fn check_precision(device: &Device) -> Result<()> {
+    use burn::tensor::Tensor;
+    let f64_dtype = device.settings().float_dtype == FloatDType::F64;
+    let (name, tolerance) = if f64_dtype {
+        ("f64", 1e-12)
+    } else {
+        ("f32", 1e-5)
+    };
+    let inputs = [0.3, -1.2, 2.5];
+    let x = Tensor::<1>::from_data(burn::tensor::TensorData::from(inputs), device);
+    type Op = (&'static str, fn(Tensor<1>) -> Tensor<1>, fn(f64) -> f64);
+    let ops: [Op; 3] = [
+        ("exp", |t| t.exp(), f64::exp),
+        ("tanh", |t| t.tanh(), f64::tanh),
+        ("x*x", |t| t.clone() * t, |v| v * v),
+    ];
+    for (op, on_device, on_host) in ops {
+        let got = ember_core::validate::read_f64(on_device(x.clone()))?;
+        for (&input, &value) in inputs.iter().zip(&got) {
+            let expected = on_host(input);
+            if (value - expected).abs() > tolerance * expected.abs().max(1.0) {
+                return Err(Error::InaccurateDType {
+                    device: format!("{device:?}"),
+                    dtype: name,
+                    detail: format!("{op}({input}) = {value:e}, expected {expected:e}"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -243,6 +288,12 @@ mod tests {
             Err(Error::InvalidConfig { name: "device", .. })
         ));
         assert_eq!("F64".parse::<Precision>().unwrap(), Precision::F64);
+    }
+
+    #[test]
+    #[cfg(feature = "flex")]
+    fn flex_computes_f32_math_correctly() {
+        check_precision(&Device::flex()).unwrap();
     }
 
     #[test]

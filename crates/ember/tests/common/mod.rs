@@ -80,7 +80,7 @@ fn open(backend: Backend, precision: Precision) -> Option<Device> {
 }
 
 /// Writes to the real stderr, past the test harness's output capture, so that a skip shows.
-fn note(message: &str) {
+pub fn note(message: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "note: {message}");
 }

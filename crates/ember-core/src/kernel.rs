@@ -283,6 +283,17 @@ fn one_pass<const D: usize, M: Model<D> + ?Sized>(
     })
 }
 
+/// The gradients of a scalar training loss with respect to every tracked parameter: the one
+/// `backward()` of the workspace that is not an attribution (the zoo trains its reference
+/// models with it). Keeping it here keeps `backward()` in one file.
+///
+/// # Panics
+///
+/// If `loss` does not depend on any tracked tensor (Burn's `backward` contract).
+pub fn loss_gradients(loss: &Tensor<1>) -> burn::tensor::Gradients {
+    loss.backward()
+}
+
 /// Index of the first maximum of a row of finite values.
 fn first_argmax(row: &[f64]) -> usize {
     let mut best = 0;

@@ -9,7 +9,8 @@ use burn::tensor::Tensor;
 /// row. Rows must be independent, as they are for any model in evaluation mode (no batch-norm in
 /// training mode): ember stacks many evaluation points into one batch.
 ///
-/// Every closure `Fn(Tensor<D>) -> Tensor<2>` is a `Model`, so a Burn module is wrapped as
+/// Every closure `Fn(Tensor<D>) -> Tensor<2>` (also as `&dyn Fn`) is a `Model`, so a Burn module
+/// is wrapped as
 /// `|x| module.forward(x)`. Parameters on the plain device act as constants under autodiff, which
 /// is what ember wants: it differentiates with respect to the input only.
 ///
@@ -40,7 +41,7 @@ pub trait Model<const D: usize> {
 
 impl<const D: usize, F> Model<D> for F
 where
-    F: Fn(Tensor<D>) -> Tensor<2>,
+    F: Fn(Tensor<D>) -> Tensor<2> + ?Sized,
 {
     fn forward(&self, input: Tensor<D>) -> Tensor<2> {
         self(input)

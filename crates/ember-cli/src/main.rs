@@ -1,0 +1,56 @@
+//! The `ember` command line.
+//!
+//! ```text
+//! ember attribute --model cnn --inputs digits.safetensors --method saliency --out maps.safetensors
+//! ember train --model all
+//! ```
+
+mod attribute;
+mod io;
+mod train;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// ember explains Burn models: attributions of each input feature to a model's output.
+#[derive(Parser, Debug)]
+#[command(name = "ember", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Attributions of a zoo model for inputs in a safetensors file.
+    Attribute(attribute::AttributeArgs),
+    /// Re-trains the zoo's shipped weights (seeded, reproducible).
+    Train(train::TrainArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Attribute(args) => attribute::run(args).map(|summary| {
+            println!(
+                "{}: {} sample(s) of {} explained (classes {:?}); {} forward+backward pass(es); \
+                 wrote {}",
+                summary.report.method,
+                summary.samples,
+                args.model,
+                summary.report.targets,
+                summary.report.passes,
+                args.out.display()
+            );
+        }),
+        Command::Train(args) => train::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("ember: error: {}", message.replace('\n', " "));
+            ExitCode::from(2)
+        }
+    }
+}

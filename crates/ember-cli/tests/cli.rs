@@ -1,0 +1,283 @@
+//! `ember attribute` end to end: the binary, real files, the contract's tensor names, exit
+//! codes and one-line errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use ember::burn::tensor::{Tensor, TensorData};
+use ember::prelude::*;
+use ember_zoo::data::digits_split;
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+fn ember(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ember"))
+        .args(args)
+        .output()
+        .expect("the ember binary runs")
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Writes `inputs` (f32, `shape`) and optionally `targets` (i64) to a safetensors file.
+fn write_inputs(dir: &Path, values: &[f32], shape: &[usize], targets: Option<&[i64]>) -> PathBuf {
+    let input_bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let target_bytes: Vec<u8> = targets
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let mut views = vec![(
+        "inputs".to_string(),
+        TensorView::new(Dtype::F32, shape.to_vec(), &input_bytes).unwrap(),
+    )];
+    if let Some(t) = targets {
+        views.push((
+            "targets".to_string(),
+            TensorView::new(Dtype::I64, vec![t.len()], &target_bytes).unwrap(),
+        ));
+    }
+    let file = dir.join("inputs.safetensors");
+    std::fs::write(&file, safetensors::serialize(views, None).unwrap()).unwrap();
+    file
+}
+
+fn read_output(file: &Path) -> (Dtype, Vec<usize>, Vec<f64>) {
+    let bytes = std::fs::read(file).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let view = st.tensor("attributions").unwrap();
+    let values = match view.dtype() {
+        Dtype::F32 => view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()) as f64)
+            .collect(),
+        Dtype::F64 => view
+            .data()
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+            .collect(),
+        other => panic!("unexpected dtype {other:?}"),
+    };
+    (view.dtype(), view.shape().to_vec(), values)
+}
+
+fn digits(n: usize) -> (Vec<f32>, Vec<usize>) {
+    let test = digits_split().test;
+    (test.inputs[..n * 64].to_vec(), test.labels[..n].to_vec())
+}
+
+fn assert_one_line_error(out: &Output, needle: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "exit code; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
+}
+
+#[test]
+fn saliency_on_the_mlp_matches_the_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, _) = digits(4);
+    let inputs = write_inputs(dir.path(), &x, &[4, 64], None);
+    let out_file = dir.path().join("maps.safetensors");
+    let out = ember(&[
+        "attribute",
+        "--model",
+        "mlp",
+        "--inputs",
+        path(&inputs),
+        "--method",
+        "saliency",
+        "--out",
+        path(&out_file),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (dtype, shape, values) = read_output(&out_file);
+    assert_eq!((dtype, shape), (Dtype::F32, vec![4, 64]));
+
+    let device = Device::flex();
+    let model = ember_zoo::shipped::mlp(&device).unwrap();
+    let input = Tensor::<2>::from_data(TensorData::new(x, [4, 64]), &device);
+    let expected = SaliencyConfig::new()
+        .init()
+        .unwrap()
+        .attribute(&|x: Tensor<2>| model.forward(x), input, Target::Predicted)
+        .unwrap();
+    let expected = ember::validate::read_f64(expected.values).unwrap();
+    assert_eq!(values, expected);
+}
+
+#[test]
+fn every_method_runs_on_every_model_in_f32_and_f64() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, labels) = digits(2);
+    let cases: [(&str, Vec<f32>, Vec<usize>); 3] = [
+        ("mlp", x.clone(), vec![2, 64]),
+        ("cnn", x, vec![2, 1, 8, 8]),
+        ("tabular", vec![0.5; 60], vec![2, 30]),
+    ];
+    for (model, values, shape) in cases {
+        let targets: Vec<i64> = if model == "tabular" {
+            vec![0, 1]
+        } else {
+            labels.iter().map(|&l| l as i64).collect()
+        };
+        let inputs = write_inputs(dir.path(), &values, &shape, Some(&targets));
+        for method in ["saliency", "saliency-abs", "input-x-gradient"] {
+            for dtype in ["f32", "f64"] {
+                let out_file = dir
+                    .path()
+                    .join(format!("{model}-{method}-{dtype}.safetensors"));
+                let out = ember(&[
+                    "attribute",
+                    "--model",
+                    model,
+                    "--inputs",
+                    path(&inputs),
+                    "--method",
+                    method,
+                    "--target",
+                    "file",
+                    "--dtype",
+                    dtype,
+                    "--out",
+                    path(&out_file),
+                ]);
+                assert!(
+                    out.status.success(),
+                    "{model} {method} {dtype}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let (got_dtype, got_shape, got) = read_output(&out_file);
+                let want = if dtype == "f32" {
+                    Dtype::F32
+                } else {
+                    Dtype::F64
+                };
+                assert_eq!(
+                    (got_dtype, &got_shape),
+                    (want, &shape),
+                    "{model} {method} {dtype}"
+                );
+                assert!(got.iter().any(|v| *v != 0.0), "{model} {method}: all zero");
+                if method == "saliency-abs" {
+                    assert!(got.iter().all(|v| *v >= 0.0));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_requests_exit_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, _) = digits(2);
+    let inputs = write_inputs(dir.path(), &x, &[2, 64], None);
+    let out_file = dir.path().join("out.safetensors");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "attribute",
+            "--inputs",
+            path(&inputs),
+            "--out",
+            path(&out_file),
+        ];
+        args.extend_from_slice(extra);
+        ember(&args)
+    };
+    assert_one_line_error(
+        &run(&["--model", "cnn", "--method", "saliency"]),
+        "takes [N, 1, 8, 8]",
+    );
+    assert_one_line_error(
+        &run(&[
+            "--model",
+            "mlp",
+            "--method",
+            "saliency",
+            "--input-name",
+            "pixels",
+        ]),
+        "no tensor named `pixels`",
+    );
+    assert_one_line_error(
+        &run(&["--model", "mlp", "--method", "saliency", "--target", "10"]),
+        "out of range",
+    );
+    assert_one_line_error(
+        &run(&["--model", "mlp", "--method", "saliency", "--target", "file"]),
+        "no tensor named `targets`",
+    );
+    assert_one_line_error(
+        &run(&["--model", "mlp", "--method", "integrated-gradients"]),
+        "not available yet",
+    );
+    assert_one_line_error(
+        &run(&[
+            "--model",
+            "mlp",
+            "--method",
+            "saliency",
+            "--weights",
+            path(&inputs),
+        ]),
+        "do not match the mlp model",
+    );
+    let missing = dir.path().join("missing.safetensors");
+    assert_one_line_error(
+        &ember(&[
+            "attribute",
+            "--model",
+            "mlp",
+            "--inputs",
+            path(&missing),
+            "--method",
+            "saliency",
+            "--out",
+            path(&out_file),
+        ]),
+        "cannot read",
+    );
+    assert_eq!(
+        run(&["--model", "resnet", "--method", "saliency"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn a_failed_run_leaves_an_existing_output_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, _) = digits(1);
+    let inputs = write_inputs(dir.path(), &x, &[1, 64], None);
+    let out_file = dir.path().join("precious.safetensors");
+    std::fs::write(&out_file, b"keep me").unwrap();
+    let out = ember(&[
+        "attribute",
+        "--model",
+        "mlp",
+        "--inputs",
+        path(&inputs),
+        "--method",
+        "saliency",
+        "--target",
+        "99",
+        "--out",
+        path(&out_file),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read(&out_file).unwrap(), b"keep me");
+    let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(leftovers, 2, "no temporary files left behind");
+}

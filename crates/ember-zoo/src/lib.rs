@@ -1,0 +1,24 @@
+#![warn(missing_docs)]
+//! # ember-zoo
+//!
+//! Real data and real models to explain, with nothing read or downloaded at run time:
+//!
+//! - [`data`]: the digits (8×8, 1797 images) and breast cancer (569×30) datasets, compiled in,
+//!   with a deterministic stratified train/test split and standardisation.
+//! - [`models`]: `mlp`, `cnn` and `tabular`, whose parameter names and layouts are PyTorch's
+//!   `nn.Sequential` `state_dict` keys, so weights trained in PyTorch load unchanged.
+//! - [`weights`]: loading PyTorch-named safetensors and `.pt` files strictly (a missing, extra
+//!   or mis-shaped tensor is an error naming it), saving in the same layout, and the shipped
+//!   weights.
+//! - [`train`]: seeded Adam + cross-entropy training.
+
+pub mod data;
+pub mod error;
+pub mod models;
+pub mod shipped;
+pub mod train;
+pub mod weights;
+
+pub use data::{Dataset, Split};
+pub use error::ZooError;
+pub use models::{Cnn, Mlp, Tabular, ZooModel};

@@ -1,0 +1,174 @@
+//! The zoo's reference models, laid out exactly like PyTorch `nn.Sequential` modules.
+//!
+//! Each Burn field `layerK` holds the PyTorch module at index `K` of the `Sequential`, so the
+//! `state_dict` key `K.weight` is the Burn parameter `layerK.weight` (see [`crate::weights`]).
+//! Linear weights are `[out, in]` in PyTorch files and `[in, out]` in Burn; the loader
+//! transposes them. Convolution weights are `[out, in, kh, kw]` in both.
+//!
+//! ```text
+//! mlp:     [N, 64]       → 0 Linear(64,128) → ReLU → 2 Linear(128,64) → ReLU → 4 Linear(64,10)
+//! cnn:     [N, 1, 8, 8]  → 0 Conv2d(1,16,3,p=1) → ReLU → 2 Conv2d(16,32,3,p=1) → ReLU
+//!                        → Flatten (c·64 + h·8 + w) → 5 Linear(2048,10)
+//! tabular: [N, 30]       → 0 Linear(30,32) → ReLU → 2 Linear(32,2)
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+use crate::ZooError;
+
+/// The zoo's models by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ZooModel {
+    /// The digits MLP, input `[N, 64]`.
+    Mlp,
+    /// The digits CNN, input `[N, 1, 8, 8]`.
+    Cnn,
+    /// The breast-cancer MLP, input `[N, 30]` (standardised).
+    Tabular,
+}
+
+impl ZooModel {
+    /// Every zoo model.
+    pub const ALL: [ZooModel; 3] = [ZooModel::Mlp, ZooModel::Cnn, ZooModel::Tabular];
+
+    /// The model's name: `mlp`, `cnn` or `tabular`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ZooModel::Mlp => "mlp",
+            ZooModel::Cnn => "cnn",
+            ZooModel::Tabular => "tabular",
+        }
+    }
+
+    /// The shape of one input sample (without the batch dimension).
+    pub fn sample_shape(self) -> &'static [usize] {
+        match self {
+            ZooModel::Mlp => &[64],
+            ZooModel::Cnn => &[1, 8, 8],
+            ZooModel::Tabular => &[30],
+        }
+    }
+
+    /// The number of output classes.
+    pub fn classes(self) -> usize {
+        match self {
+            ZooModel::Mlp | ZooModel::Cnn => 10,
+            ZooModel::Tabular => 2,
+        }
+    }
+}
+
+impl fmt::Display for ZooModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ZooModel {
+    type Err = ZooError;
+
+    fn from_str(s: &str) -> Result<Self, ZooError> {
+        match s {
+            "mlp" => Ok(ZooModel::Mlp),
+            "cnn" => Ok(ZooModel::Cnn),
+            "tabular" => Ok(ZooModel::Tabular),
+            _ => Err(ZooError::UnknownModel { name: s.into() }),
+        }
+    }
+}
+
+/// The digits MLP: `0` Linear(64,128) → ReLU → `2` Linear(128,64) → ReLU → `4` Linear(64,10).
+#[derive(Module, Debug)]
+pub struct Mlp {
+    /// PyTorch `0`: Linear(64, 128).
+    pub layer0: Linear,
+    /// PyTorch `2`: Linear(128, 64).
+    pub layer2: Linear,
+    /// PyTorch `4`: Linear(64, 10).
+    pub layer4: Linear,
+}
+
+impl Mlp {
+    /// A randomly initialised MLP (Burn's default initialisation) on `device`.
+    pub fn new(device: &Device) -> Self {
+        Self {
+            layer0: LinearConfig::new(64, 128).init(device),
+            layer2: LinearConfig::new(128, 64).init(device),
+            layer4: LinearConfig::new(64, 10).init(device),
+        }
+    }
+
+    /// `[N, 64] → [N, 10]` logits.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let x = relu(self.layer0.forward(x));
+        let x = relu(self.layer2.forward(x));
+        self.layer4.forward(x)
+    }
+}
+
+/// The digits CNN: `0` Conv2d(1,16,3,p=1) → ReLU → `2` Conv2d(16,32,3,p=1) → ReLU → Flatten →
+/// `5` Linear(2048,10).
+#[derive(Module, Debug)]
+pub struct Cnn {
+    /// PyTorch `0`: Conv2d(1, 16, 3, padding 1).
+    pub layer0: Conv2d,
+    /// PyTorch `2`: Conv2d(16, 32, 3, padding 1).
+    pub layer2: Conv2d,
+    /// PyTorch `5`: Linear(2048, 10), after flattening in (C, H, W) order.
+    pub layer5: Linear,
+}
+
+impl Cnn {
+    /// A randomly initialised CNN on `device`.
+    pub fn new(device: &Device) -> Self {
+        let conv = |c_in, c_out| {
+            Conv2dConfig::new([c_in, c_out], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(device)
+        };
+        Self {
+            layer0: conv(1, 16),
+            layer2: conv(16, 32),
+            layer5: LinearConfig::new(2048, 10).init(device),
+        }
+    }
+
+    /// `[N, 1, 8, 8] → [N, 10]` logits.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let x = relu(self.layer0.forward(x));
+        let x = relu(self.layer2.forward(x));
+        let n = x.dims()[0];
+        self.layer5.forward(x.reshape([n, 2048]))
+    }
+}
+
+/// The breast-cancer MLP: `0` Linear(30,32) → ReLU → `2` Linear(32,2).
+#[derive(Module, Debug)]
+pub struct Tabular {
+    /// PyTorch `0`: Linear(30, 32).
+    pub layer0: Linear,
+    /// PyTorch `2`: Linear(32, 2).
+    pub layer2: Linear,
+}
+
+impl Tabular {
+    /// A randomly initialised tabular MLP on `device`.
+    pub fn new(device: &Device) -> Self {
+        Self {
+            layer0: LinearConfig::new(30, 32).init(device),
+            layer2: LinearConfig::new(32, 2).init(device),
+        }
+    }
+
+    /// `[N, 30] → [N, 2]` logits.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.layer2.forward(relu(self.layer0.forward(x)))
+    }
+}

@@ -1,0 +1,195 @@
+//! Loading and saving weights in PyTorch's layout, strictly.
+//!
+//! Files use PyTorch's `nn.Sequential` `state_dict` names (`0.weight`, `0.bias`, `2.weight`, …)
+//! and layouts (Linear `[out, in]`, Conv2d `[out, in, kh, kw]`). Both safetensors files and
+//! PyTorch `.pt` state dicts (read in pure Rust) load. A missing, extra or mis-shaped tensor is
+//! an error that names it (and both shapes); the model is never returned half-loaded.
+
+use std::path::Path;
+
+use burn::module::{Module, ModuleMapper, Param};
+use burn::store::{
+    ApplyError, ApplyResult, BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter,
+    PytorchStore, SafetensorsStore,
+};
+
+use burn::tensor::Tensor;
+
+use crate::ZooError;
+
+/// Casts every float parameter to its device's default float precision. Files keep their own
+/// dtype when loaded (the shipped weights are float32), so a model loaded onto an f64 device
+/// is cast here, and computes in f64 throughout.
+fn to_device_precision<M: Module>(model: M) -> M {
+    struct Cast;
+    impl ModuleMapper for Cast {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            param.map(|t| {
+                let dtype = t.device().settings().float_dtype;
+                t.cast(dtype)
+            })
+        }
+    }
+    model.map(&mut Cast)
+}
+
+// The stores run with `allow_partial(true)` and `validate(false)` so that every missing, extra
+// and mis-shaped tensor lands in the `ApplyResult`, where `check` turns all of them into one
+// error naming each; a model with any problem is dropped, never returned.
+
+/// PyTorch's `K.` prefix to the zoo's field `layerK.`.
+const FROM_PYTORCH: (&str, &str) = (r"^(\d+)\.", "layer$1.");
+/// The zoo's field `layerK.` back to PyTorch's `K.`.
+const TO_PYTORCH: (&str, &str) = (r"^layer(\d+)\.", "$1.");
+
+/// Loads PyTorch-named weights from a `.safetensors` or `.pt`/`.pth` file into `model`, in the
+/// precision of the model's device.
+///
+/// # Errors
+///
+/// - [`ZooError::UnsupportedFormat`] for another extension;
+/// - [`ZooError::WeightsFile`] if the file cannot be read or parsed;
+/// - [`ZooError::WeightsMismatch`] naming every missing, extra or mis-shaped tensor.
+pub fn load<M: Module>(mut model: M, path: &Path, name: &'static str) -> Result<M, ZooError> {
+    let shown = path.display().to_string();
+    let file_error = |reason: String| ZooError::WeightsFile {
+        path: shown.clone(),
+        reason,
+    };
+    if !path.is_file() {
+        return Err(file_error("no such file".into()));
+    }
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let result = match extension.as_str() {
+        "safetensors" => {
+            let mut store = SafetensorsStore::from_file(path)
+                .with_from_adapter(PyTorchToBurnAdapter)
+                .with_key_remapping(FROM_PYTORCH.0, FROM_PYTORCH.1)
+                .allow_partial(true)
+                .validate(false);
+            model
+                .load_from(&mut store)
+                .map_err(|e| file_error(e.to_string()))?
+        }
+        "pt" | "pth" => {
+            // PytorchStore always applies the PyTorch-to-Burn adapter; keep PyTorch's indices
+            // (0, 2, 4) as they are, since the zoo's field names carry them.
+            let mut store = PytorchStore::from_file(path)
+                .map_indices_contiguous(false)
+                .with_key_remapping(FROM_PYTORCH.0, FROM_PYTORCH.1)
+                .allow_partial(true)
+                .validate(false);
+            model
+                .load_from(&mut store)
+                .map_err(|e| file_error(e.to_string()))?
+        }
+        _ => return Err(ZooError::UnsupportedFormat { path: shown }),
+    };
+    check(&result, &shown, name)?;
+    Ok(to_device_precision(model))
+}
+
+/// Loads PyTorch-named safetensors bytes (e.g. the shipped weights) into `model`.
+///
+/// # Errors
+///
+/// As [`load`], with `label` in place of a path.
+pub fn load_safetensors_bytes<M: Module>(
+    mut model: M,
+    bytes: &[u8],
+    label: &str,
+    name: &'static str,
+) -> Result<M, ZooError> {
+    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()))
+        .with_from_adapter(PyTorchToBurnAdapter)
+        .with_key_remapping(FROM_PYTORCH.0, FROM_PYTORCH.1)
+        .allow_partial(true)
+        .validate(false);
+    let result = model
+        .load_from(&mut store)
+        .map_err(|e| ZooError::WeightsFile {
+            path: label.into(),
+            reason: e.to_string(),
+        })?;
+    check(&result, label, name)?;
+    Ok(to_device_precision(model))
+}
+
+/// Saves `model` as a PyTorch-named safetensors file (Linear weights `[out, in]`), replacing
+/// any existing file.
+///
+/// # Errors
+///
+/// [`ZooError::Save`] if the file cannot be written.
+pub fn save<M: ModuleSnapshot>(model: &M, path: &Path) -> Result<(), ZooError> {
+    let mut store = SafetensorsStore::from_file(path)
+        .with_to_adapter(BurnToPyTorchAdapter)
+        .with_key_remapping(TO_PYTORCH.0, TO_PYTORCH.1)
+        .overwrite(true);
+    model.save_into(&mut store).map_err(|e| ZooError::Save {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// The zoo's Burn path `layerK.rest` as PyTorch's key `K.rest`.
+fn pytorch_key(path: &str) -> String {
+    match path.strip_prefix("layer") {
+        Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest.to_string(),
+        _ => path.to_string(),
+    }
+}
+
+/// A Burn-layout shape in PyTorch's layout: Linear weights (rank 2) are transposed.
+fn pytorch_shape(shape: &[usize]) -> Vec<usize> {
+    if shape.len() == 2 {
+        vec![shape[1], shape[0]]
+    } else {
+        shape.to_vec()
+    }
+}
+
+fn check(result: &ApplyResult, path: &str, name: &'static str) -> Result<(), ZooError> {
+    let mut problems = Vec::new();
+    for (missing, _) in &result.missing {
+        problems.push(format!(
+            "tensor `{}` is missing from the file",
+            pytorch_key(missing)
+        ));
+    }
+    for unused in &result.unused {
+        problems.push(format!(
+            "tensor `{}` in the file is not a parameter of the model",
+            pytorch_key(unused)
+        ));
+    }
+    for error in &result.errors {
+        problems.push(match error {
+            ApplyError::ShapeMismatch {
+                path,
+                expected,
+                found,
+            } => format!(
+                "tensor `{}` has shape {:?} in the file, but the model expects {:?} \
+                 (PyTorch layout)",
+                pytorch_key(path),
+                pytorch_shape(found.as_slice()),
+                pytorch_shape(expected.as_slice())
+            ),
+            other => other.to_string(),
+        });
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ZooError::WeightsMismatch {
+            path: path.into(),
+            model: name,
+            problems,
+        })
+    }
+}

@@ -30,7 +30,7 @@ pub struct AttributeArgs {
     /// The attribution method.
     #[arg(long, value_enum)]
     pub method: MethodName,
-    /// What to explain: `predicted`, a class index, or `file` (an integer tensor `targets` [N]
+    /// What to explain: `predicted`, a class index, or `file` (an integer tensor `targets` `[N]`
     /// in the inputs file).
     #[arg(long, default_value = "predicted")]
     pub target: TargetArg,
@@ -101,7 +101,7 @@ pub enum TargetArg {
     Predicted,
     /// One class for every sample.
     Class(usize),
-    /// `targets` [N] from the inputs file.
+    /// `targets` `[N]` from the inputs file.
     File,
 }
 
@@ -229,6 +229,7 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
     io::write_atomically(
         &args.out,
         &[("attributions", values, shape)],
+        None,
         out_dtype,
         metadata,
     )?;

@@ -122,11 +122,12 @@ pub enum OutDtype {
     F64,
 }
 
-/// Writes named float tensors to `path` atomically: a temporary file in the same directory,
+/// Writes named float tensors (and optionally one int64 tensor of classes) to `path` atomically: a temporary file in the same directory,
 /// renamed over `path` only once complete, so an existing file is never left truncated.
 pub fn write_atomically(
     path: &Path,
     tensors: &[(&str, Vec<f64>, Vec<usize>)],
+    classes: Option<(&str, Vec<i64>)>,
     dtype: OutDtype,
     metadata: BTreeMap<String, String>,
 ) -> Result<(), String> {
@@ -147,7 +148,15 @@ pub fn write_atomically(
         OutDtype::F32 => Dtype::F32,
         OutDtype::F64 => Dtype::F64,
     };
-    let views = encoded
+    let class_bytes: Option<(String, Vec<u8>, usize)> = classes.map(|(name, values)| {
+        let n = values.len();
+        (
+            name.to_string(),
+            values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            n,
+        )
+    });
+    let mut views = encoded
         .iter()
         .map(|(name, bytes, shape)| {
             TensorView::new(st_dtype, shape.clone(), bytes)
@@ -155,6 +164,11 @@ pub fn write_atomically(
                 .map_err(|e| format!("cannot encode tensor `{name}`: {e}"))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some((name, bytes, n)) = &class_bytes {
+        let view = TensorView::new(Dtype::I64, vec![*n], bytes)
+            .map_err(|e| format!("cannot encode tensor `{name}`: {e}"))?;
+        views.push((name.clone(), view));
+    }
     let metadata: std::collections::HashMap<String, String> = metadata.into_iter().collect();
     let bytes = safetensors::serialize(views, Some(metadata))
         .map_err(|e| format!("cannot encode the output: {e}"))?;

@@ -1,12 +1,14 @@
 //! The `ember` command line.
 //!
 //! ```text
+//! ember sample --model cnn --count 8 --out digits.safetensors
 //! ember attribute --model cnn --inputs digits.safetensors --method saliency --out maps.safetensors
 //! ember train --model all
 //! ```
 
 mod attribute;
 mod io;
+mod sample;
 mod train;
 
 use std::process::ExitCode;
@@ -25,6 +27,8 @@ struct Cli {
 enum Command {
     /// Attributions of a zoo model for inputs in a safetensors file.
     Attribute(attribute::AttributeArgs),
+    /// Writes test samples of the zoo's data as an input file for `attribute`.
+    Sample(sample::SampleArgs),
     /// Re-trains the zoo's shipped weights (seeded, reproducible).
     Train(train::TrainArgs),
 }
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
                 args.out.display()
             );
         }),
+        Command::Sample(args) => sample::run(args),
         Command::Train(args) => train::run(args),
     };
     match result {

@@ -281,3 +281,129 @@ fn a_failed_run_leaves_an_existing_output_untouched() {
     let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(leftovers, 2, "no temporary files left behind");
 }
+
+/// `--device` ndarray and wgpu give flex's attributions, in f32 and f64. wgpu runs where an
+/// adapter exists (`EMBER_WGPU_API=vulkan` pins Vulkan); with `EMBER_REQUIRE_WGPU=1` a missing
+/// adapter fails the test.
+#[test]
+fn every_device_agrees_with_flex_in_f32_and_f64() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, _) = digits(2);
+    let required = std::env::var("EMBER_REQUIRE_WGPU").is_ok_and(|v| !v.is_empty() && v != "0");
+    let wgpu = match std::env::var("EMBER_WGPU_API").as_deref() {
+        Ok("vulkan") => "vulkan",
+        _ => "wgpu",
+    };
+    for (model, shape) in [("mlp", vec![2, 64]), ("cnn", vec![2, 1, 8, 8])] {
+        let inputs = write_inputs(dir.path(), &x, &shape, None);
+        for dtype in ["f32", "f64"] {
+            let run = |device: &str| {
+                let out_file = dir
+                    .path()
+                    .join(format!("{model}-{dtype}-{device}.safetensors"));
+                let out = ember(&[
+                    "attribute",
+                    "--model",
+                    model,
+                    "--inputs",
+                    path(&inputs),
+                    "--method",
+                    "input-x-gradient",
+                    "--dtype",
+                    dtype,
+                    "--device",
+                    device,
+                    "--out",
+                    path(&out_file),
+                ]);
+                (out, out_file)
+            };
+            let (out, flex_file) = run("flex");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let (_, _, reference) = read_output(&flex_file);
+            for device in ["ndarray", wgpu] {
+                let (out, file) = run(device);
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                if !out.status.success()
+                    && device == wgpu
+                    && !required
+                    && stderr.contains("not available")
+                {
+                    eprintln!("SKIPPED {device}: {stderr}");
+                    continue;
+                }
+                assert!(out.status.success(), "{model} {dtype} {device}: {stderr}");
+                let (_, _, got) = read_output(&file);
+                let tolerance = if dtype == "f32" { 1e-5 } else { 1e-9 };
+                let diff = got
+                    .iter()
+                    .zip(&reference)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f64::max);
+                assert!(
+                    diff <= tolerance,
+                    "{model} {dtype}: {device} vs flex differ by {diff:e}"
+                );
+            }
+        }
+    }
+}
+
+/// The README's flow: `ember sample` writes inputs that `ember attribute` takes as they are.
+#[test]
+fn sample_then_attribute_as_in_the_readme() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("digits.safetensors");
+    let maps = dir.path().join("maps.safetensors");
+    let out = ember(&[
+        "sample",
+        "--model",
+        "cnn",
+        "--count",
+        "8",
+        "--out",
+        path(&inputs),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = ember(&[
+        "attribute",
+        "--model",
+        "cnn",
+        "--inputs",
+        path(&inputs),
+        "--method",
+        "saliency",
+        "--target",
+        "file",
+        "--out",
+        path(&maps),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (dtype, shape, _) = read_output(&maps);
+    assert_eq!((dtype, shape), (Dtype::F32, vec![8, 1, 8, 8]));
+    let bytes = std::fs::read(&maps).unwrap();
+    let (_, metadata) = SafeTensors::read_metadata(&bytes).unwrap();
+    let metadata = metadata.metadata().clone().unwrap();
+    let labels = digits_split().test.labels[..8]
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    assert_eq!(
+        metadata["targets"], labels,
+        "--target file explains the labels"
+    );
+    assert_eq!(metadata["method"], "saliency");
+}

@@ -66,11 +66,7 @@ pub fn load<M: Module>(mut model: M, path: &Path, name: &'static str) -> Result<
         .to_ascii_lowercase();
     let result = match extension.as_str() {
         "safetensors" => {
-            let mut store = SafetensorsStore::from_file(path)
-                .with_from_adapter(PyTorchToBurnAdapter)
-                .with_key_remapping(FROM_PYTORCH.0, FROM_PYTORCH.1)
-                .allow_partial(true)
-                .validate(false);
+            let mut store = from_pytorch(SafetensorsStore::from_file(path));
             model
                 .load_from(&mut store)
                 .map_err(|e| file_error(e.to_string()))?
@@ -104,11 +100,7 @@ pub fn load_safetensors_bytes<M: Module>(
     label: &str,
     name: &'static str,
 ) -> Result<M, ZooError> {
-    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()))
-        .with_from_adapter(PyTorchToBurnAdapter)
-        .with_key_remapping(FROM_PYTORCH.0, FROM_PYTORCH.1)
-        .allow_partial(true)
-        .validate(false);
+    let mut store = from_pytorch(SafetensorsStore::from_bytes(Some(bytes.to_vec())));
     let result = model
         .load_from(&mut store)
         .map_err(|e| ZooError::WeightsFile {
@@ -117,6 +109,15 @@ pub fn load_safetensors_bytes<M: Module>(
         })?;
     check(&result, label, name)?;
     Ok(to_device_precision(model))
+}
+
+/// A safetensors store that reads PyTorch's names and layout, reporting every problem.
+fn from_pytorch(store: SafetensorsStore) -> SafetensorsStore {
+    store
+        .with_from_adapter(PyTorchToBurnAdapter)
+        .with_key_remapping(FROM_PYTORCH.0, FROM_PYTORCH.1)
+        .allow_partial(true)
+        .validate(false)
 }
 
 /// Saves `model` as a PyTorch-named safetensors file (Linear weights `[out, in]`), replacing

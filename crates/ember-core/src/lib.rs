@@ -5,6 +5,7 @@ pub mod attribution;
 pub mod error;
 pub mod kernel;
 pub mod model;
+pub mod quadrature;
 pub mod target;
 pub mod validate;
 
@@ -12,6 +13,7 @@ pub use attribution::{Attribution, Attributions, Report};
 pub use error::Error;
 pub use kernel::{GradientKernel, KernelOutput, KernelStats, RowTargets};
 pub use model::Model;
+pub use quadrature::Quadrature;
 pub use target::Target;
 
 /// The result type of every fallible ember operation.

@@ -37,8 +37,8 @@ pub struct ReadmeQuickStart;
 
 pub use burn;
 pub use ember_core::{
-    Attribution, Attributions, Error, GradientKernel, KernelOutput, KernelStats, Model, Report,
-    Result, RowTargets, Target, kernel, validate,
+    Attribution, Attributions, Error, GradientKernel, KernelOutput, KernelStats, Model, Quadrature,
+    Report, Result, RowTargets, Target, kernel, quadrature, validate,
 };
 pub use ember_methods::{
     InputXGradient, InputXGradientConfig, Saliency, SaliencyConfig, input_x_gradient, saliency,

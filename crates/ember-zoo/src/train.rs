@@ -111,25 +111,29 @@ pub fn train_tabular(
 }
 
 /// The fraction of `data` that `forward` classifies correctly.
+///
+/// # Errors
+///
+/// [`ZooError::Core`] if the backend fails to compute or read the logits.
 pub fn accuracy<M>(
     model: &M,
     forward: impl Fn(&M, Tensor<2>) -> Tensor<2>,
     data: &Dataset,
     device: &Device,
-) -> f64 {
+) -> Result<f64, ZooError> {
     let mut correct = 0;
     let indices: Vec<usize> = (0..data.len()).collect();
     for chunk in indices.chunks(512) {
         let batch = data.select(chunk);
         let logits = forward(model, inputs(&batch, device));
         let classes = logits.dims()[1];
-        let values = ember_core::validate::read_f64(logits).unwrap_or_default();
+        let values = ember_core::validate::read_f64(logits)?;
         for (row, &label) in values.chunks(classes).zip(&batch.labels) {
             let predicted = (0..classes).fold(0, |b, i| if row[i] > row[b] { i } else { b });
             correct += usize::from(predicted == label);
         }
     }
-    correct as f64 / data.len() as f64
+    Ok(correct as f64 / data.len() as f64)
 }
 
 fn inputs(data: &Dataset, device: &Device) -> Tensor<2> {
@@ -179,8 +183,8 @@ where
     let seconds = started.elapsed().as_secs_f64();
     let plain = device.clone().inner();
     let report = TrainReport {
-        train_accuracy: accuracy(&model, &forward, &split.train, &plain),
-        test_accuracy: accuracy(&model, &forward, &split.test, &plain),
+        train_accuracy: accuracy(&model, &forward, &split.train, &plain)?,
+        test_accuracy: accuracy(&model, &forward, &split.test, &plain)?,
         seconds,
         steps,
     };

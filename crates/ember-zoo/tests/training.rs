@@ -44,7 +44,7 @@ fn the_shipped_weights_have_the_documented_accuracies() {
     let mlp = shipped::mlp(&device).unwrap();
     let cnn = shipped::cnn(&device).unwrap();
     let tabular = shipped::tabular(&device).unwrap();
-    let a_mlp = accuracy(&mlp, |m, x| m.forward(x), &digits, &device);
+    let a_mlp = accuracy(&mlp, |m, x| m.forward(x), &digits, &device).unwrap();
     let a_cnn = accuracy(
         &cnn,
         |m, x: Tensor<2>| {
@@ -53,13 +53,15 @@ fn the_shipped_weights_have_the_documented_accuracies() {
         },
         &digits,
         &device,
-    );
+    )
+    .unwrap();
     let a_tab = accuracy(
         &tabular,
         |m, x| m.forward(x),
         &breast_cancer_split().0.test,
         &device,
-    );
+    )
+    .unwrap();
     // The figures in docs/src/cli.md, measured when the weights were trained.
     assert!((a_mlp - 0.9623).abs() < 1e-3, "{a_mlp}");
     assert!((a_cnn - 0.9756).abs() < 1e-3, "{a_cnn}");

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{KernelStats, Model, Result, Target};
 
+
 /// An attribution method: explains a model's target output by a score per input element.
 ///
 /// Methods are built from a checked config (`SaliencyConfig::new().init()?`), so a method
@@ -37,10 +38,33 @@ pub trait Attribution<const D: usize> {
 /// The result of an attribution method.
 #[derive(Debug, Clone)]
 pub struct Attributions<const D: usize> {
-    /// One attribution per input element: the input's shape, on the plain device.
+    /// One attribution per input element: the input's shape, on the plain device. With
+    /// [`Target::Classes`] of `k` classes it is `[k · batch, ...]`, target-major: the leading
+    /// target axis folded into the batch axis (see [`for_target`](Self::for_target)).
     pub values: Tensor<D>,
     /// How the values were computed.
     pub report: Report,
+}
+
+impl<const D: usize> Attributions<D> {
+    /// The attributions for the `t`-th of the requested targets, `[batch, ...]`; `t = 0` is
+    /// the only target unless [`Target::Classes`] was asked for.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::InvalidConfig`] if `t` is not below [`Report::targets_per_sample`].
+    pub fn for_target(&self, t: usize) -> Result<Tensor<D>> {
+        let k = self.report.targets_per_sample.max(1);
+        if t >= k {
+            return Err(crate::Error::InvalidConfig {
+                name: "target index",
+                value: t.to_string(),
+                expected: "below the number of targets per sample",
+            });
+        }
+        let batch = self.values.dims()[0] / k;
+        Ok(self.values.clone().narrow(0, t * batch, batch))
+    }
 }
 
 /// How an attribution was computed, serializable for logs and reports.
@@ -49,10 +73,28 @@ pub struct Attributions<const D: usize> {
 pub struct Report {
     /// The method's name, e.g. `"saliency"`.
     pub method: String,
-    /// The explained class of each sample (resolved, so `Predicted` lists the argmax).
+    /// The explained class of each sample (resolved, so `Predicted` lists the argmax); with
+    /// several targets per sample, target-major like the values.
     pub targets: Vec<usize>,
+    /// How many targets each sample was explained for (the length of [`Target::Classes`],
+    /// otherwise 1).
+    pub targets_per_sample: usize,
     /// The model's output for the explained class of each sample, `F_target(x)`.
     pub scores: Vec<f64>,
+    /// The model's output for the explained class at each sample's baseline, `F_target(x′)`
+    /// (path methods only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_scores: Option<Vec<f64>>,
+    /// The signed convergence delta of each sample, `Σ attributions − (F(x) − F(x′))`
+    /// (Integrated Gradients).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<Vec<f64>>,
+    /// The integration steps used for each sample (path methods).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<usize>>,
+    /// Whether each sample reached the requested tolerance (adaptive Integrated Gradients).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converged: Option<Vec<bool>>,
     /// Rows evaluated by the model (forward evaluations), in all passes.
     pub model_evaluations: usize,
     /// Forward+backward passes (`backward()` calls).
@@ -62,7 +104,8 @@ pub struct Report {
 }
 
 impl Report {
-    /// A report for `method` from the kernel's resolved targets, scores and statistics.
+    /// A report for `method` from the kernel's resolved targets, scores and statistics, with
+    /// one target per sample (set [`targets_per_sample`](Self::targets_per_sample) for more).
     pub fn new(
         method: impl Into<String>,
         targets: Vec<usize>,
@@ -72,10 +115,41 @@ impl Report {
         Self {
             method: method.into(),
             targets,
+            targets_per_sample: 1,
             scores,
+            baseline_scores: None,
+            delta: None,
+            steps: None,
+            converged: None,
             model_evaluations: stats.rows,
             passes: stats.passes,
             rows_per_pass: stats.max_rows_per_pass,
         }
+    }
+
+    /// Sets how many targets each sample was explained for.
+    pub fn with_targets_per_sample(mut self, k: usize) -> Self {
+        self.targets_per_sample = k;
+        self
+    }
+
+    /// Adds the path-method figures: `F(x′)` per slot and the signed delta per slot.
+    pub fn with_path(mut self, baseline_scores: Vec<f64>, delta: Vec<f64>) -> Self {
+        self.baseline_scores = Some(baseline_scores);
+        self.delta = Some(delta);
+        self
+    }
+
+    /// Adds the steps used per slot and, for adaptive methods, whether each converged.
+    pub fn with_steps(mut self, steps: Vec<usize>, converged: Option<Vec<bool>>) -> Self {
+        self.steps = Some(steps);
+        self.converged = converged;
+        self
+    }
+
+    /// Adds forward-only model evaluations (e.g. at the input and the baseline).
+    pub fn with_extra_evaluations(mut self, rows: usize) -> Self {
+        self.model_evaluations += rows;
+        self
     }
 }

@@ -1,16 +1,20 @@
 //! The batched gradient kernel: the only place in ember that calls `backward()`.
 //!
-//! For a block of rows it runs ONE forward pass on the autodiff device, selects each row's
-//! target output, sums them into ONE scalar root and runs ONE `backward()`. Because each output
-//! row depends only on its own input row, the gradient of that sum with respect to the rows is
-//! every row's own gradient. Captum instead calls backward with one root per row.
+//! A method describes a [`Plan`]: for every accumulator slot (a sample, or a sample and one of
+//! its targets), evaluation points with weights. The kernel streams the plan in blocks of at
+//! most [`GradientKernel::rows_per_pass`] rows. For each block it runs ONE forward pass on the
+//! autodiff device, selects each row's target output, sums them into ONE scalar root, runs ONE
+//! `backward()`, and folds the block's gradients into [`Accumulators`]: the weighted sum and,
+//! on request, the weighted sum of squares. Because each output row depends only on its own
+//! input row, the gradient of that sum with respect to the rows is every row's own gradient.
+//! Captum instead calls backward with one root per row.
 //!
-//! Rows are streamed in blocks of at most [`GradientKernel::max_rows`], so memory grows with the
-//! block, not with the number of rows. Methods that evaluate many points per input (Integrated
-//! Gradients, SmoothGrad) build on this: they lay out their points as rows, and row `i` of the
-//! kernel's input is whatever sample and point the method placed there.
+//! Memory grows with the block, not with points × samples: the plan builds each block on
+//! demand and the accumulators hold one entry per slot.
 
-use burn::tensor::{Int, Tensor, TensorData};
+use std::ops::Range;
+
+use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::validate::{first_and_total, non_finite_per_row, read_f64};
@@ -47,7 +51,7 @@ impl KernelStats {
     }
 }
 
-/// The kernel's result for a set of rows.
+/// The kernel's result for a set of rows (see [`GradientKernel::gradients`]).
 #[derive(Debug, Clone)]
 pub struct KernelOutput<const D: usize> {
     /// The gradient of each row's target output with respect to the row, with the rows' shape,
@@ -58,6 +62,78 @@ pub struct KernelOutput<const D: usize> {
     /// The model's target output of each row, `F_target(row)`.
     pub scores: Vec<f64>,
     /// What the kernel did.
+    pub stats: KernelStats,
+}
+
+/// Which moments of the gradients the kernel folds into its accumulators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Moments {
+    /// The weighted sum `Σ w·g` only (Integrated Gradients, SmoothGrad).
+    #[default]
+    First,
+    /// The weighted sum and the weighted sum of squares `Σ w·g²` (SmoothGrad², VarGrad).
+    FirstAndSecond,
+}
+
+/// A block of a [`Plan`]: the rows of one forward+backward pass and where they go.
+#[derive(Debug, Clone)]
+pub struct Block<const D: usize> {
+    /// The evaluation points, `[n, ...]` (any device; the kernel moves them to autodiff).
+    pub rows: Tensor<D>,
+    /// The accumulator slot of each row (`n` entries, each below [`Plan::slots`]).
+    pub slots: Vec<usize>,
+    /// The weight of each row in its slot's sums (`n` entries); `None` means every weight is 1.
+    pub weights: Option<Vec<f64>>,
+    /// The target output of each row.
+    pub targets: RowTargets,
+}
+
+/// A method's evaluation plan: for every accumulator slot (a sample, or a sample and a target),
+/// a set of evaluation points with weights.
+///
+/// The kernel asks for the plan's rows in blocks, so a plan builds each block on demand and
+/// never holds all of its rows: memory grows with the block, not with points × samples. Rows
+/// of one block may belong to any slots, in any order.
+pub trait Plan<const D: usize> {
+    /// The number of rows (evaluation points) in the whole plan.
+    fn len(&self) -> usize;
+
+    /// Whether the plan has no rows.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of accumulator slots.
+    fn slots(&self) -> usize;
+
+    /// The input sample that `slot` explains (used to name the sample in errors); this map is
+    /// also what models with auxiliary per-sample inputs need.
+    fn sample(&self, slot: usize) -> usize;
+
+    /// The device that the rows are built on.
+    fn device(&self) -> Device;
+
+    /// Builds rows `range` of the plan (`range` lies within `0..len()`).
+    ///
+    /// # Errors
+    ///
+    /// Any error of the plan's own (e.g. [`Error::Backend`]).
+    fn block(&self, range: Range<usize>) -> Result<Block<D>>;
+}
+
+/// The kernel's running sums, one entry per slot of a [`Plan`].
+#[derive(Debug, Clone)]
+pub struct Accumulators<const D: usize> {
+    /// `Σ w·g` per slot, `[slots, ...]` on the plain device.
+    pub sum: Tensor<D>,
+    /// `Σ w·g²` per slot, when [`Moments::FirstAndSecond`] was asked for.
+    pub sum_sq: Option<Tensor<D>>,
+    /// `Σ w·F_target(row)` per slot, `[slots]` on the plain device.
+    pub scores: Tensor<1>,
+    /// The target of each slot as the kernel resolved it (`None` for a slot that has no rows
+    /// yet).
+    pub targets: Vec<Option<usize>>,
+    /// What the kernel did to fill the sums.
     pub stats: KernelStats,
 }
 
@@ -85,8 +161,29 @@ pub struct GradientKernel {
     max_rows: Option<usize>,
 }
 
+/// The default rows per pass on CPU backends (flex, ndarray).
+///
+/// Measured with `ember bench` on a 2-core CPU: blocks of about 128 rows keep a small model's
+/// activations in cache and ran faster than one large block (see `docs/benchmarks.md`).
+pub const CPU_MAX_ROWS: usize = 128;
+
+/// The default rows per pass on GPU backends (wgpu and the other CubeCL runtimes): large
+/// enough to fill a GPU with a small model, small enough for large inputs to fit.
+pub const GPU_MAX_ROWS: usize = 2048;
+
+/// The default rows per pass for `device`: [`CPU_MAX_ROWS`] on flex and ndarray, otherwise
+/// [`GPU_MAX_ROWS`].
+pub fn default_max_rows(device: &Device) -> usize {
+    let name = format!("{device:?}");
+    if name.contains("Flex") || name.contains("NdArray") {
+        CPU_MAX_ROWS
+    } else {
+        GPU_MAX_ROWS
+    }
+}
+
 impl GradientKernel {
-    /// A kernel that runs all rows in one pass.
+    /// A kernel with the device's default rows per pass ([`default_max_rows`]).
     pub fn new() -> Self {
         Self::default()
     }
@@ -100,7 +197,7 @@ impl GradientKernel {
         self.with_max_rows_opt(Some(max_rows))
     }
 
-    /// Like [`with_max_rows`](Self::with_max_rows), where `None` means one pass for all rows.
+    /// Like [`with_max_rows`](Self::with_max_rows), where `None` means the device's default.
     ///
     /// # Errors
     ///
@@ -110,15 +207,20 @@ impl GradientKernel {
             return Err(Error::InvalidConfig {
                 name: "max_rows",
                 value: "0".into(),
-                expected: "at least 1 row per pass (or none for a single pass)",
+                expected: "at least 1 row per pass (or none for the device's default)",
             });
         }
         Ok(Self { max_rows })
     }
 
-    /// The largest number of rows per pass, `None` for a single pass.
+    /// The configured rows per pass, `None` for the device's default.
     pub fn max_rows(&self) -> Option<usize> {
         self.max_rows
+    }
+
+    /// The rows per pass that this kernel uses on `device`.
+    pub fn rows_per_pass(&self, device: &Device) -> usize {
+        self.max_rows.unwrap_or_else(|| default_max_rows(device))
     }
 
     /// Computes the gradient of each row's target output with respect to that row.
@@ -128,19 +230,21 @@ impl GradientKernel {
     /// - `model`: the model; its parameters may live on the plain or the autodiff device.
     /// - `rows`: the points to differentiate at, on the plain or the autodiff device (any graph
     ///   it belongs to is ignored).
-    /// - `targets`: the target of each row.
+    /// - `targets`: the target of each row, or `k` targets per row, target-major (`k·n`
+    ///   entries: the first `n` are every row's first target).
     ///
     /// # Shapes
     ///
     /// - `rows`: `[n, ...]`; the model maps it to `[n, outputs]`.
-    /// - returned gradients: `[n, ...]`, the shape of `rows`.
+    /// - returned gradients: `[k·n, ...]` (`[n, ...]` for one target per row).
     ///
     /// # Errors
     ///
     /// - [`Error::EmptyBatch`] if `rows` has no rows;
-    /// - [`Error::TargetCountMismatch`] if `targets` has a length other than `n`;
+    /// - [`Error::TargetCountMismatch`] if `targets` does not have a multiple of `n` entries;
     /// - [`Error::ModelOutputShape`] if the model's output is not `[rows, outputs ≥ 1]`;
-    /// - [`Error::NonFiniteOutput`] if the model's output has a NaN or infinity;
+    /// - [`Error::NonFiniteOutput`] if the model's target output has a NaN or infinity (with
+    ///   `Predicted`, any output);
     /// - [`Error::TargetOutOfRange`] if a target is not below the number of outputs;
     /// - [`Error::NonFiniteGradient`] if a gradient has a NaN or infinity;
     /// - [`Error::Backend`] if the backend fails.
@@ -150,6 +254,66 @@ impl GradientKernel {
         rows: Tensor<D>,
         targets: &RowTargets,
     ) -> Result<KernelOutput<D>> {
+        let plan = PointPlan::new(rows, targets.clone())?;
+        let acc = self.accumulate(model, &plan, Moments::First, None)?;
+        Ok(KernelOutput {
+            gradients: acc.sum,
+            targets: acc.targets.into_iter().map(|t| t.unwrap_or(0)).collect(),
+            scores: read_f64(acc.scores)?,
+            stats: acc.stats,
+        })
+    }
+
+    /// Streams `plan` through the model in blocks of at most [`rows_per_pass`](Self::rows_per_pass)
+    /// rows, and folds each block's gradients into per-slot sums.
+    ///
+    /// Each block costs one forward, one summed root and one `backward()`. Passing the result
+    /// of an earlier call as `into` adds to its sums (adaptive methods refine this way, reusing
+    /// every gradient already computed).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::EmptyBatch`] if the plan has no rows and no `into` is given;
+    /// - [`Error::ModelOutputShape`], [`Error::TargetOutOfRange`], [`Error::NonFiniteOutput`],
+    ///   [`Error::NonFiniteGradient`] and [`Error::Backend`] as for
+    ///   [`gradients`](Self::gradients), naming the plan's sample.
+    pub fn accumulate<const D: usize, M: Model<D> + ?Sized, P: Plan<D> + ?Sized>(
+        &self,
+        model: &M,
+        plan: &P,
+        moments: Moments,
+        into: Option<Accumulators<D>>,
+    ) -> Result<Accumulators<D>> {
+        let total = plan.len();
+        if total == 0 {
+            return into.ok_or(Error::EmptyBatch { shape: vec![0] });
+        }
+        let block_rows = self.rows_per_pass(&plan.device()).min(total);
+        let mut acc = into;
+        for start in (0..total).step_by(block_rows) {
+            let block = plan.block(start..(start + block_rows).min(total))?;
+            acc = Some(fold(model, plan, block, moments, acc)?);
+        }
+        let acc = acc.expect("a non-empty plan made at least one block");
+        check_accumulators(plan, &acc)?;
+        Ok(acc)
+    }
+
+    /// Evaluates the model (forward only, no gradients) at `rows`, in blocks of the kernel's
+    /// rows per pass, and returns each row's target and target output.
+    ///
+    /// Methods use it for the scores the gradient passes do not give: `F(x)` and `F(x′)` for
+    /// Integrated Gradients' delta, and the predicted class at the input.
+    ///
+    /// # Errors
+    ///
+    /// As [`gradients`](Self::gradients), with non-finite outputs checked in every column.
+    pub fn evaluate<const D: usize, M: Model<D> + ?Sized>(
+        &self,
+        model: &M,
+        rows: Tensor<D>,
+        targets: &RowTargets,
+    ) -> Result<(Vec<usize>, Vec<f64>)> {
         let n = rows.dims()[0];
         if n == 0 {
             return Err(Error::EmptyBatch {
@@ -157,59 +321,153 @@ impl GradientKernel {
             });
         }
         if let RowTargets::Indices(indices) = targets
-            && indices.len() != n
+            && (indices.is_empty() || indices.len() % n != 0)
         {
             return Err(Error::TargetCountMismatch {
                 targets: indices.len(),
                 batch: n,
             });
         }
-        let block = self.max_rows.unwrap_or(n).min(n);
-        let mut parts = Vec::with_capacity(n.div_ceil(block));
-        let mut resolved = Vec::with_capacity(n);
-        let mut scores = Vec::with_capacity(n);
-        let mut stats = KernelStats::default();
+        let block = self.rows_per_pass(&rows.device()).min(n);
+        let mut outputs = None;
+        let mut values = Vec::with_capacity(n);
         for start in (0..n).step_by(block) {
             let len = block.min(n - start);
-            let part = if len == n {
-                rows.clone()
-            } else {
-                rows.clone().narrow(0, start, len)
-            };
-            let block_targets = match targets {
-                RowTargets::Indices(indices) => Some(&indices[start..start + len]),
-                _ => None,
-            };
-            let pass = one_pass(model, part, block_targets, start)?;
-            parts.push(pass.gradients);
-            resolved.extend(pass.targets);
-            scores.extend(pass.scores);
-            stats.merge(pass.stats);
+            let part = rows.clone().without_autodiff().narrow(0, start, len);
+            let output = model.forward(part.autodiff());
+            let [out_rows, cols] = output.dims();
+            if out_rows != len || cols == 0 {
+                return Err(Error::ModelOutputShape {
+                    output: vec![out_rows, cols],
+                    rows: len,
+                });
+            }
+            outputs = Some(cols);
+            values.extend(read_f64(output)?);
         }
-        let gradients = if parts.len() == 1 {
-            parts.pop().expect("one part")
-        } else {
-            Tensor::cat(parts, 0)
+        let cols = outputs.expect("at least one block");
+        let per_row: Vec<i64> = values
+            .chunks(cols)
+            .map(|row| row.iter().filter(|v| !v.is_finite()).count() as i64)
+            .collect();
+        if let Some((row, count)) = first_and_total(&per_row) {
+            return Err(Error::NonFiniteOutput { count, sample: row });
+        }
+        let resolved: Vec<usize> = match targets {
+            RowTargets::Indices(indices) => {
+                if let Some(i) = indices.iter().position(|&t| t >= cols) {
+                    return Err(Error::TargetOutOfRange {
+                        target: indices[i],
+                        sample: i % n,
+                        outputs: cols,
+                    });
+                }
+                indices.clone()
+            }
+            RowTargets::Predicted => values.chunks(cols).map(first_argmax).collect(),
         };
-        Ok(KernelOutput {
-            gradients,
-            targets: resolved,
-            scores,
-            stats,
+        let scores = resolved
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| values[(i % n) * cols + t])
+            .collect();
+        Ok((resolved, scores))
+    }
+}
+
+/// The plan of plain gradients: every slot is one row of `rows`, evaluated once with weight 1.
+/// With `k` targets per row, slot `t·n + i` is row `i` for its `t`-th target.
+struct PointPlan<const D: usize> {
+    rows: Tensor<D>,
+    n: usize,
+    targets: RowTargets,
+}
+
+impl<const D: usize> PointPlan<D> {
+    fn new(rows: Tensor<D>, targets: RowTargets) -> Result<Self> {
+        let n = rows.dims()[0];
+        if n == 0 {
+            return Err(Error::EmptyBatch {
+                shape: rows.dims().to_vec(),
+            });
+        }
+        if let RowTargets::Indices(indices) = &targets
+            && (indices.is_empty() || indices.len() % n != 0)
+        {
+            return Err(Error::TargetCountMismatch {
+                targets: indices.len(),
+                batch: n,
+            });
+        }
+        Ok(Self {
+            rows: rows.without_autodiff(),
+            n,
+            targets,
         })
     }
 }
 
-/// One forward, one summed root, one backward over a block of rows. `offset` is the index of the
-/// block's first row, so that errors name the row in the caller's numbering.
-fn one_pass<const D: usize, M: Model<D> + ?Sized>(
+impl<const D: usize> Plan<D> for PointPlan<D> {
+    fn len(&self) -> usize {
+        match &self.targets {
+            RowTargets::Indices(indices) => indices.len(),
+            RowTargets::Predicted => self.n,
+        }
+    }
+
+    fn slots(&self) -> usize {
+        self.len()
+    }
+
+    fn sample(&self, slot: usize) -> usize {
+        slot % self.n
+    }
+
+    fn device(&self) -> Device {
+        self.rows.device()
+    }
+
+    fn block(&self, range: Range<usize>) -> Result<Block<D>> {
+        let rows = if range.len() == self.n && range.start == 0 {
+            self.rows.clone()
+        } else if range.start / self.n == (range.end - 1) / self.n {
+            self.rows
+                .clone()
+                .narrow(0, range.start % self.n, range.len())
+        } else {
+            let index: Vec<i64> = range.clone().map(|r| (r % self.n) as i64).collect();
+            let index = Tensor::<1, Int>::from_data(
+                TensorData::new(index, [range.len()]),
+                &self.rows.device(),
+            );
+            self.rows.clone().select(0, index)
+        };
+        let targets = match &self.targets {
+            RowTargets::Indices(indices) => RowTargets::Indices(indices[range.clone()].to_vec()),
+            RowTargets::Predicted => RowTargets::Predicted,
+        };
+        Ok(Block {
+            rows,
+            slots: range.collect(),
+            weights: None,
+            targets,
+        })
+    }
+}
+
+/// One forward, one summed root and one backward over a block, folded into the sums.
+fn fold<const D: usize, M: Model<D> + ?Sized, P: Plan<D> + ?Sized>(
     model: &M,
-    rows: Tensor<D>,
-    targets: Option<&[usize]>,
-    offset: usize,
-) -> Result<KernelOutput<D>> {
-    let n = rows.dims()[0];
-    let rows = rows.without_autodiff().autodiff().require_grad();
+    plan: &P,
+    block: Block<D>,
+    moments: Moments,
+    acc: Option<Accumulators<D>>,
+) -> Result<Accumulators<D>> {
+    let n = block.rows.dims()[0];
+    debug_assert_eq!(block.slots.len(), n);
+    let rows = block.rows.without_autodiff();
+    let device = rows.device();
+    let rows = rows.autodiff().require_grad();
     let output = model.forward(rows.clone());
 
     let [out_rows, outputs] = output.dims();
@@ -219,42 +477,41 @@ fn one_pass<const D: usize, M: Model<D> + ?Sized>(
             rows: n,
         });
     }
-    let values = read_f64(output.clone())?;
-    let per_row: Vec<i64> = values
-        .chunks(outputs)
-        .map(|row| row.iter().filter(|v| !v.is_finite()).count() as i64)
-        .collect();
-    if let Some((row, count)) = first_and_total(&per_row) {
-        return Err(Error::NonFiniteOutput {
-            count,
-            sample: offset + row,
-        });
-    }
-    let targets: Vec<usize> = match targets {
-        Some(indices) => {
+    let targets: Vec<usize> = match block.targets {
+        RowTargets::Indices(indices) => {
             if let Some(i) = indices.iter().position(|&t| t >= outputs) {
                 return Err(Error::TargetOutOfRange {
                     target: indices[i],
-                    sample: offset + i,
+                    sample: plan.sample(block.slots[i]),
                     outputs,
                 });
             }
-            indices.to_vec()
+            indices
         }
-        None => values.chunks(outputs).map(first_argmax).collect(),
+        // The argmax needs the whole output row on the host; this also checks every column.
+        RowTargets::Predicted => {
+            let values = read_f64(output.clone())?;
+            let per_row: Vec<i64> = values
+                .chunks(outputs)
+                .map(|row| row.iter().filter(|v| !v.is_finite()).count() as i64)
+                .collect();
+            if let Some((row, count)) = first_and_total(&per_row) {
+                return Err(Error::NonFiniteOutput {
+                    count,
+                    sample: plan.sample(block.slots[row]),
+                });
+            }
+            values.chunks(outputs).map(first_argmax).collect()
+        }
     };
-    let scores = targets
-        .iter()
-        .enumerate()
-        .map(|(i, &t)| values[i * outputs + t])
-        .collect();
 
     let index = TensorData::new(
         targets.iter().map(|&t| t as i64).collect::<Vec<_>>(),
         [n, 1],
     );
-    let index = Tensor::<2, Int>::from_data(index, &output.device());
-    let root = output.gather(1, index).sum();
+    let index = Tensor::<2, Int>::from_data(index, &device);
+    let picked = output.gather(1, index);
+    let root = picked.clone().sum();
     // An output that does not depend on the input (a constant model, or one that moved the
     // input off autodiff) has no graph to walk back: its gradient is zero.
     let gradients = if root.is_tracked() {
@@ -263,24 +520,90 @@ fn one_pass<const D: usize, M: Model<D> + ?Sized>(
     } else {
         None
     }
-    .unwrap_or_else(|| Tensor::zeros(rows.dims(), &rows.device().inner()));
+    .unwrap_or_else(|| Tensor::zeros(rows.dims(), &device));
+    let picked: Tensor<1> = picked.without_autodiff().reshape([n]);
 
-    if let Some((row, count)) = first_and_total(&non_finite_per_row(gradients.clone())?) {
-        return Err(Error::NonFiniteGradient {
+    let mut acc = match acc {
+        Some(acc) => acc,
+        None => {
+            let mut shape = gradients.dims();
+            shape[0] = plan.slots();
+            Accumulators {
+                sum: Tensor::zeros(shape, &device),
+                sum_sq: (moments == Moments::FirstAndSecond).then(|| Tensor::zeros(shape, &device)),
+                scores: Tensor::zeros([plan.slots()], &device),
+                targets: vec![None; plan.slots()],
+                stats: KernelStats::default(),
+            }
+        }
+    };
+    for (&slot, &target) in block.slots.iter().zip(&targets) {
+        acc.targets[slot] = Some(target);
+    }
+    let slots = Tensor::<1, Int>::from_data(
+        TensorData::new(
+            block.slots.iter().map(|&s| s as i64).collect::<Vec<_>>(),
+            [n],
+        ),
+        &device,
+    );
+    let (weighted, picked) = match &block.weights {
+        None => (gradients.clone(), picked),
+        Some(weights) => {
+            let w = Tensor::<1>::from_data(TensorData::new(weights.clone(), [n]), &device);
+            let mut shape = [1; D];
+            shape[0] = n;
+            (
+                gradients.clone() * w.clone().reshape(shape),
+                picked * w,
+            )
+        }
+    };
+    if let Some(sum_sq) = acc.sum_sq.take() {
+        let squares = weighted.clone() * gradients;
+        acc.sum_sq = Some(sum_sq.select_assign(0, slots.clone(), squares, IndexingUpdateOp::Add));
+    }
+    acc.sum = acc
+        .sum
+        .select_assign(0, slots.clone(), weighted, IndexingUpdateOp::Add);
+    acc.scores = acc
+        .scores
+        .select_assign(0, slots, picked, IndexingUpdateOp::Add);
+    acc.stats.merge(KernelStats {
+        rows: n,
+        passes: 1,
+        max_rows_per_pass: n,
+    });
+    Ok(acc)
+}
+
+/// A NaN or infinity anywhere in a slot's rows makes its sum non-finite, so checking the sums
+/// once checks every row without a host read per block.
+fn check_accumulators<const D: usize, P: Plan<D> + ?Sized>(
+    plan: &P,
+    acc: &Accumulators<D>,
+) -> Result<()> {
+    let scores = read_f64(acc.scores.clone())?;
+    let bad: Vec<i64> = scores.iter().map(|s| i64::from(!s.is_finite())).collect();
+    if let Some((slot, count)) = first_and_total(&bad) {
+        return Err(Error::NonFiniteOutput {
             count,
-            sample: offset + row,
+            sample: plan.sample(slot),
         });
     }
-    Ok(KernelOutput {
-        gradients,
-        targets,
-        scores,
-        stats: KernelStats {
-            rows: n,
-            passes: 1,
-            max_rows_per_pass: n,
-        },
-    })
+    let mut bad = non_finite_per_row(acc.sum.clone())?;
+    if let Some(sum_sq) = &acc.sum_sq {
+        for (b, sq) in bad.iter_mut().zip(non_finite_per_row(sum_sq.clone())?) {
+            *b = (*b).max(sq);
+        }
+    }
+    if let Some((slot, count)) = first_and_total(&bad) {
+        return Err(Error::NonFiniteGradient {
+            count,
+            sample: plan.sample(slot),
+        });
+    }
+    Ok(())
 }
 
 /// The gradients of a scalar training loss with respect to every tracked parameter: the one

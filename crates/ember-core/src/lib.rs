@@ -2,16 +2,21 @@
 #![doc = include_str!("../README.md")]
 
 pub mod attribution;
+pub mod baseline;
 pub mod error;
 pub mod kernel;
 pub mod model;
 pub mod quadrature;
+pub mod rng;
 pub mod target;
 pub mod validate;
 
 pub use attribution::{Attribution, Attributions, Report};
+pub use baseline::Baseline;
 pub use error::Error;
-pub use kernel::{GradientKernel, KernelOutput, KernelStats, RowTargets};
+pub use kernel::{
+    Accumulators, Block, GradientKernel, KernelOutput, KernelStats, Moments, Plan, RowTargets,
+};
 pub use model::Model;
 pub use quadrature::Quadrature;
 pub use target::Target;

@@ -17,6 +17,10 @@ pub enum Target {
     /// The class the model predicts for each sample: the argmax of its output row (the first
     /// maximum on ties).
     Predicted,
+    /// Several classes for every sample, explained in one pass: the attributions gain a
+    /// leading target axis, `[classes, batch, ...]`, stored target-major as
+    /// `[classes · batch, ...]` (see [`crate::Attributions::for_target`]).
+    Classes(Vec<usize>),
 }
 
 impl Target {
@@ -27,9 +31,24 @@ impl Target {
     ///
     /// # Errors
     ///
-    /// [`Error::TargetCountMismatch`] if a `PerSample` target does not have `batch` entries.
+    /// - [`Error::TargetCountMismatch`] if a `PerSample` target does not have `batch` entries;
+    /// - [`Error::InvalidConfig`] if `Classes` lists no class.
+    ///
+    /// `Classes(cs)` resolves to `cs.len() · batch` rows, target-major: every sample for
+    /// `cs[0]`, then every sample for `cs[1]`, and so on.
     pub fn rows(&self, batch: usize) -> Result<RowTargets> {
         match self {
+            Target::Classes(classes) if classes.is_empty() => Err(Error::InvalidConfig {
+                name: "target",
+                value: "[]".into(),
+                expected: "at least one class",
+            }),
+            Target::Classes(classes) => Ok(RowTargets::Indices(
+                classes
+                    .iter()
+                    .flat_map(|&c| std::iter::repeat_n(c, batch))
+                    .collect(),
+            )),
             Target::Class(class) => Ok(RowTargets::Indices(vec![*class; batch])),
             Target::PerSample(classes) if classes.len() == batch => {
                 Ok(RowTargets::Indices(classes.clone()))
@@ -39,6 +58,16 @@ impl Target {
                 batch,
             }),
             Target::Predicted => Ok(RowTargets::Predicted),
+        }
+    }
+}
+
+impl Target {
+    /// How many targets each sample is explained for: the length of `Classes`, otherwise 1.
+    pub fn per_sample(&self) -> usize {
+        match self {
+            Target::Classes(classes) => classes.len().max(1),
+            _ => 1,
         }
     }
 }
@@ -86,6 +115,20 @@ mod tests {
             Target::from(vec![0, 1]).rows(2).unwrap(),
             RowTargets::Indices(vec![0, 1])
         );
+    }
+
+    #[test]
+    fn classes_resolve_target_major() {
+        let target = Target::Classes(vec![2, 0]);
+        assert_eq!(target.per_sample(), 2);
+        assert_eq!(
+            target.rows(3).unwrap(),
+            RowTargets::Indices(vec![2, 2, 2, 0, 0, 0])
+        );
+        assert!(matches!(
+            Target::Classes(vec![]).rows(3),
+            Err(Error::InvalidConfig { name: "target", .. })
+        ));
     }
 
     #[test]

@@ -19,7 +19,8 @@ use ember_core::{Attribution, Attributions, GradientKernel, Model, Report, Resul
 /// Hyper-parameters of [`InputXGradient`].
 #[derive(Config, Debug)]
 pub struct InputXGradientConfig {
-    /// The most rows per forward+backward pass; `None` runs the whole batch in one pass.
+    /// The most rows per forward+backward pass; `None` uses the device's default
+    /// ([`ember_core::kernel::default_max_rows`]).
     #[config(default = "None")]
     pub max_rows: Option<usize>,
 }
@@ -69,12 +70,15 @@ impl<const D: usize> Attribution<D> for InputXGradient {
         target: impl Into<Target>,
     ) -> Result<Attributions<D>> {
         let batch = check_input(&input)?;
-        let targets = target.into().rows(batch)?;
+        let target = target.into();
+        let per_sample = target.per_sample();
+        let targets = target.rows(batch)?;
         let input = input.without_autodiff();
         let out = self.kernel.gradients(model, input.clone(), &targets)?;
         Ok(Attributions {
-            values: out.gradients * input,
-            report: Report::new("input-x-gradient", out.targets, out.scores, out.stats),
+            values: out.gradients * input.repeat_dim(0, per_sample),
+            report: Report::new("input-x-gradient", out.targets, out.scores, out.stats)
+                .with_targets_per_sample(per_sample),
         })
     }
 }

@@ -2,7 +2,9 @@
 #![doc = include_str!("../README.md")]
 
 pub mod input_x_gradient;
+pub mod integrated_gradients;
 pub mod saliency;
 
 pub use input_x_gradient::{InputXGradient, InputXGradientConfig};
+pub use integrated_gradients::{IntegratedGradients, IntegratedGradientsConfig};
 pub use saliency::{Saliency, SaliencyConfig};

@@ -23,7 +23,8 @@ pub struct SaliencyConfig {
     /// Return `|∂F/∂x|` instead of the signed gradient.
     #[config(default = false)]
     pub abs: bool,
-    /// The most rows per forward+backward pass; `None` runs the whole batch in one pass.
+    /// The most rows per forward+backward pass; `None` uses the device's default
+    /// ([`ember_core::kernel::default_max_rows`]).
     #[config(default = "None")]
     pub max_rows: Option<usize>,
 }
@@ -81,7 +82,9 @@ impl<const D: usize> Attribution<D> for Saliency {
         target: impl Into<Target>,
     ) -> Result<Attributions<D>> {
         let batch = check_input(&input)?;
-        let targets = target.into().rows(batch)?;
+        let target = target.into();
+        let per_sample = target.per_sample();
+        let targets = target.rows(batch)?;
         let out = self.kernel.gradients(model, input, &targets)?;
         let (values, method) = if self.abs {
             (out.gradients.abs(), "saliency-abs")
@@ -90,7 +93,8 @@ impl<const D: usize> Attribution<D> for Saliency {
         };
         Ok(Attributions {
             values,
-            report: Report::new(method, out.targets, out.scores, out.stats),
+            report: Report::new(method, out.targets, out.scores, out.stats)
+                .with_targets_per_sample(per_sample),
         })
     }
 }

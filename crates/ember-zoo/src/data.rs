@@ -4,6 +4,8 @@
 //! UCI ML hand-written digits (Alpaydin and Kaynak, 1998) and Breast Cancer Wisconsin
 //! (Diagnostic) (Wolberg, Street and Mangasarian, 1995). See `data/README.md`.
 
+pub(crate) use ember_core::rng::SplitMix64;
+
 const DIGITS_CSV: &str = include_str!("../data/digits.csv");
 const BREAST_CANCER_CSV: &str = include_str!("../data/breast_cancer.csv");
 
@@ -216,32 +218,6 @@ fn parse_csv(text: &str) -> (Vec<f32>, Vec<usize>, Vec<String>) {
         );
     }
     (inputs, labels, header[..features].to_vec())
-}
-
-/// SplitMix64: a small, well-mixed, seedable generator, identical on every platform.
-#[derive(Debug, Clone)]
-pub(crate) struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub(crate) fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Fisher–Yates shuffle.
-    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            let j = (self.next_u64() % (i as u64 + 1)) as usize;
-            items.swap(i, j);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -37,18 +37,25 @@ pub struct ReadmeQuickStart;
 
 pub use burn;
 pub use ember_core::{
-    Attribution, Attributions, Error, GradientKernel, KernelOutput, KernelStats, Model, Quadrature,
-    Report, Result, RowTargets, Target, kernel, quadrature, validate,
+    Accumulators, Attribution, Attributions, Baseline, Block, Error, GradientKernel, KernelOutput,
+    KernelStats, Model, Moments, Plan, Quadrature, Report, Result, RowTargets, Target, baseline,
+    kernel, quadrature, rng, validate,
 };
 pub use ember_methods::{
-    InputXGradient, InputXGradientConfig, Saliency, SaliencyConfig, input_x_gradient, saliency,
+    InputXGradient, InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig,
+    Saliency, SaliencyConfig, input_x_gradient, integrated_gradients, saliency,
 };
 
 /// Everything most programs need: `use ember::prelude::*;`.
 pub mod prelude {
     pub use crate::backend::{Backend, Precision};
-    pub use ember_core::{Attribution, Attributions, Error, Model, Report, Target};
-    pub use ember_methods::{InputXGradient, InputXGradientConfig, Saliency, SaliencyConfig};
+    pub use ember_core::{
+        Attribution, Attributions, Baseline, Error, Model, Quadrature, Report, Target,
+    };
+    pub use ember_methods::{
+        InputXGradient, InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig,
+        Saliency, SaliencyConfig,
+    };
 
     pub use burn::tensor::{Device, Tensor};
 }

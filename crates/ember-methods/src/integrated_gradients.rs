@@ -1,0 +1,432 @@
+//! Integrated Gradients: the path integral of the gradient from a baseline to the input.
+//!
+//! Sundararajan, Taly and Yan, *Axiomatic Attribution for Deep Networks*, 2017.
+//! <https://arxiv.org/abs/1703.01365>
+#![cfg_attr(
+    doc,
+    doc = r#"$$\phi_i(x) = (x_i - x'_i) \int_0^1 \frac{\partial F_c\big(x' + \alpha (x - x')\big)}{\partial x_i}\, d\alpha \;\approx\; (x_i - x'_i) \sum_k w_k \, \frac{\partial F_c\big(x' + \alpha_k (x - x')\big)}{\partial x_i}$$"#
+)]
+//!
+//! Plain text: `phi_i(x) = (x_i - x'_i) * integral over a in [0, 1] of dF_c(x' + a (x - x'))/dx_i`,
+//! approximated by a quadrature rule with points `a_k` and weights `w_k`.
+//!
+//! Completeness: the attributions of a sample sum to `F_c(x) − F_c(x′)`. The report gives the
+//! signed convergence delta `Σ φ − (F_c(x) − F_c(x′))` of every sample, a measure of the
+//! quadrature error.
+//!
+//! The method is a plan for ember's kernel: for each sample (and each of its targets) the
+//! points `x′ + α_k (x − x′)` with weights `w_k`. The kernel streams them in blocks of
+//! `max_rows` rows, so memory does not grow with steps × samples.
+//!
+//! **Adaptive mode** (`tolerance`): the nested trapezoid rule on `2^L + 1` points, starting at
+//! 5 points. Each round doubles the points of the samples that have not converged, evaluating
+//! only the new midpoints and reusing every gradient computed before, until every sample's
+//! `|delta| ≤ tolerance · |F(x) − F(x′)|` (or `≤ abs_tolerance`) or `max_steps` is reached.
+
+use std::ops::Range;
+
+use burn::config::Config;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use ember_core::kernel::{Accumulators, Block, Moments, Plan};
+use ember_core::validate::{check_input, read_f64};
+use ember_core::{
+    Attribution, Attributions, Baseline, Error, GradientKernel, Model, Quadrature, Report, Result,
+    RowTargets, Target,
+};
+
+/// The points of the adaptive mode's first round: `2^ADAPTIVE_START_LEVEL + 1`.
+const ADAPTIVE_START_LEVEL: u32 = 2;
+
+/// Hyper-parameters of [`IntegratedGradients`].
+///
+/// Captum's defaults are 50 steps of Gauss–Legendre, a zero baseline and `multiply_by_inputs`;
+/// ember's are the same.
+#[derive(Config, Debug)]
+pub struct IntegratedGradientsConfig {
+    /// The number of integration points (ignored in adaptive mode).
+    #[config(default = 50)]
+    pub steps: usize,
+    /// The quadrature rule (ignored in adaptive mode, which uses the nested trapezoid rule).
+    #[config(default = "Quadrature::GaussLegendre")]
+    pub quadrature: Quadrature,
+    /// The baseline `x′`.
+    #[config(default = "Baseline::Zeros")]
+    pub baseline: Baseline,
+    /// The most rows per forward+backward pass; `None` uses the device's default
+    /// ([`ember_core::kernel::default_max_rows`]).
+    #[config(default = "None")]
+    pub max_rows: Option<usize>,
+    /// Multiply the integrated gradient by `x − x′` (the attribution); `false` returns the
+    /// integrated gradient itself (Captum's `multiply_by_inputs=False`).
+    #[config(default = true)]
+    pub multiply_by_inputs: bool,
+    /// Adaptive mode: the relative tolerance on `|delta| / |F(x) − F(x′)|`; `None` uses the
+    /// fixed rule.
+    #[config(default = "None")]
+    pub tolerance: Option<f64>,
+    /// Adaptive mode: an absolute floor, so that a sample with `F(x) ≈ F(x′)` can converge.
+    #[config(default = 1e-6)]
+    pub abs_tolerance: f64,
+    /// Adaptive mode: the most integration points per sample (at least 5; the rule uses
+    /// `2^L + 1` points, the largest such count not above this).
+    #[config(default = 1025)]
+    pub max_steps: usize,
+}
+
+impl IntegratedGradientsConfig {
+    /// Checks the configuration and builds the method.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for 0 steps (or 1 with the trapezoid rule), a bad baseline
+    /// (non-finite values, bad bounds), a tolerance that is not a positive finite number, a
+    /// negative or non-finite `abs_tolerance`, `max_steps` below 5 in adaptive mode, or
+    /// `max_rows` of `Some(0)`.
+    pub fn init(&self) -> Result<IntegratedGradients> {
+        let invalid = |name: &'static str, value: String, expected: &'static str| {
+            Err(Error::InvalidConfig {
+                name,
+                value,
+                expected,
+            })
+        };
+        let rule = match self.tolerance {
+            None => {
+                let (alphas, weights) = self.quadrature.nodes(self.steps)?;
+                Rule::Fixed { alphas, weights }
+            }
+            Some(tolerance) => {
+                if !(tolerance.is_finite() && tolerance > 0.0) {
+                    return invalid("tolerance", tolerance.to_string(), "a finite number > 0");
+                }
+                if !(self.abs_tolerance.is_finite() && self.abs_tolerance >= 0.0) {
+                    return invalid(
+                        "abs_tolerance",
+                        self.abs_tolerance.to_string(),
+                        "a finite number ≥ 0",
+                    );
+                }
+                let start = (1usize << ADAPTIVE_START_LEVEL) + 1;
+                if self.max_steps < start {
+                    return invalid(
+                        "max_steps",
+                        self.max_steps.to_string(),
+                        "at least 5 points (the adaptive rule starts at 5)",
+                    );
+                }
+                Rule::Adaptive {
+                    tolerance,
+                    abs_tolerance: self.abs_tolerance,
+                    max_level: (self.max_steps - 1).ilog2(),
+                }
+            }
+        };
+        self.baseline.check()?;
+        Ok(IntegratedGradients {
+            rule,
+            baseline: self.baseline.clone(),
+            multiply_by_inputs: self.multiply_by_inputs,
+            kernel: GradientKernel::new().with_max_rows_opt(self.max_rows)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Rule {
+    Fixed {
+        alphas: Vec<f64>,
+        weights: Vec<f64>,
+    },
+    Adaptive {
+        tolerance: f64,
+        abs_tolerance: f64,
+        max_level: u32,
+    },
+}
+
+/// Integrated Gradients (Sundararajan et al. 2017). Build it with
+/// [`IntegratedGradientsConfig`].
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use ember_core::Attribution;
+/// use ember_methods::IntegratedGradientsConfig;
+///
+/// let device = Device::flex();
+/// // F(x) = relu(x1 + 2 x2)
+/// let w = Tensor::<2>::from_floats([[1.0], [2.0]], &device);
+/// let model = move |x: Tensor<2>| burn::tensor::activation::relu(x.matmul(w.clone()));
+/// let x = Tensor::<2>::from_floats([[1.0, 1.0]], &device);
+/// let ig = IntegratedGradientsConfig::new().init()?;
+/// let out = ig.attribute(&model, x, 0)?;
+/// let values = out.values.to_data().try_to_vec::<f32>().unwrap();
+/// assert!((values[0] - 1.0).abs() < 1e-5 && (values[1] - 2.0).abs() < 1e-5);
+/// assert!(out.report.delta.unwrap()[0].abs() < 1e-5);
+/// # Ok::<(), ember_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct IntegratedGradients {
+    rule: Rule,
+    baseline: Baseline,
+    multiply_by_inputs: bool,
+    kernel: GradientKernel,
+}
+
+impl<const D: usize> Attribution<D> for IntegratedGradients {
+    fn attribute<M: Model<D> + ?Sized>(
+        &self,
+        model: &M,
+        input: Tensor<D>,
+        target: impl Into<Target>,
+    ) -> Result<Attributions<D>> {
+        let batch = check_input(&input)?;
+        let target = target.into();
+        let per_sample = target.per_sample();
+        let input = input.without_autodiff();
+        let baseline = self.baseline.resolve(&input)?;
+
+        // F(x) (which also resolves `Predicted` at the input) and F(x′), forward only.
+        let (targets, scores) = self
+            .kernel
+            .evaluate(model, input.clone(), &target.rows(batch)?)?;
+        let (_, baseline_scores) = self.kernel.evaluate(
+            model,
+            baseline.clone(),
+            &RowTargets::Indices(targets.clone()),
+        )?;
+        let differences: Vec<f64> = scores
+            .iter()
+            .zip(&baseline_scores)
+            .map(|(fx, fb)| fx - fb)
+            .collect();
+
+        let direction = input - baseline.clone();
+        let mut plan = PathPlan {
+            baseline,
+            direction: direction.clone(),
+            batch,
+            targets: targets.clone(),
+            points: Points::Rule {
+                alphas: Vec::new(),
+                weights: Vec::new(),
+            },
+        };
+        let slots = targets.len();
+        let (acc, scale, steps, converged) = match &self.rule {
+            Rule::Fixed { alphas, weights } => {
+                plan.points = Points::Rule {
+                    alphas: alphas.clone(),
+                    weights: weights.clone(),
+                };
+                let acc = self.kernel.accumulate(model, &plan, Moments::First, None)?;
+                (acc, vec![1.0; slots], vec![alphas.len(); slots], None)
+            }
+            Rule::Adaptive {
+                tolerance,
+                abs_tolerance,
+                max_level,
+            } => {
+                let (acc, levels, converged) = self.adaptive(
+                    model,
+                    &mut plan,
+                    &differences,
+                    *tolerance,
+                    *abs_tolerance,
+                    *max_level,
+                )?;
+                let scale = levels.iter().map(|&l| 0.5f64.powi(l as i32)).collect();
+                let steps = levels.iter().map(|&l| (1usize << l) + 1).collect();
+                (acc, scale, steps, Some(converged))
+            }
+        };
+
+        let integrated = scaled(acc.sum, &scale);
+        let direction = direction.repeat_dim(0, per_sample);
+        let attributions = integrated.clone() * direction;
+        let delta: Vec<f64> = row_sums(attributions.clone())?
+            .iter()
+            .zip(&differences)
+            .map(|(sum, difference)| sum - difference)
+            .collect();
+        let values = if self.multiply_by_inputs {
+            attributions
+        } else {
+            integrated
+        };
+        let report = Report::new("integrated-gradients", targets, scores, acc.stats)
+            .with_targets_per_sample(per_sample)
+            .with_path(baseline_scores, delta)
+            .with_steps(steps, converged)
+            .with_extra_evaluations(2 * batch);
+        Ok(Attributions { values, report })
+    }
+}
+
+impl IntegratedGradients {
+    /// The adaptive rounds: returns the raw trapezoid sums (end points weighted ½, interior
+    /// points 1), each slot's level `L` (spacing `2^−L`) and whether it converged.
+    fn adaptive<const D: usize, M: Model<D> + ?Sized>(
+        &self,
+        model: &M,
+        plan: &mut PathPlan<D>,
+        differences: &[f64],
+        tolerance: f64,
+        abs_tolerance: f64,
+        max_level: u32,
+    ) -> Result<(Accumulators<D>, Vec<u32>, Vec<bool>)> {
+        let slots = differences.len();
+        let start = ADAPTIVE_START_LEVEL.min(max_level);
+        let n = (1usize << start) + 1;
+        let mut weights = vec![1.0; n];
+        weights[0] = 0.5;
+        weights[n - 1] = 0.5;
+        plan.points = Points::Rule {
+            alphas: (0..n).map(|j| j as f64 / (n - 1) as f64).collect(),
+            weights,
+        };
+        let mut acc = self.kernel.accumulate(model, plan, Moments::First, None)?;
+        let mut levels = vec![start; slots];
+        let mut converged = vec![false; slots];
+        let direction = plan.direction.clone().repeat_dim(0, slots / plan.batch);
+        loop {
+            let totals = row_sums(acc.sum.clone() * direction.clone())?;
+            let mut active = Vec::new();
+            for slot in 0..slots {
+                if converged[slot] {
+                    continue;
+                }
+                let h = 0.5f64.powi(levels[slot] as i32);
+                let delta = totals[slot] * h - differences[slot];
+                if delta.abs() <= (tolerance * differences[slot].abs()).max(abs_tolerance) {
+                    converged[slot] = true;
+                } else if levels[slot] < max_level {
+                    active.push(slot);
+                }
+            }
+            let Some(&first) = active.first() else {
+                return Ok((acc, levels, converged));
+            };
+            // Every active slot is at the same level: they all started together and every
+            // round refines all of them.
+            let level = levels[first] + 1;
+            for &slot in &active {
+                levels[slot] = level;
+            }
+            plan.points = Points::Midpoints { active, level };
+            acc = self
+                .kernel
+                .accumulate(model, plan, Moments::First, Some(acc))?;
+        }
+    }
+}
+
+/// Multiplies row `i` of `tensor` by `scale[i]` (skipped when every scale is 1).
+fn scaled<const D: usize>(tensor: Tensor<D>, scale: &[f64]) -> Tensor<D> {
+    if scale.iter().all(|&s| s == 1.0) {
+        return tensor;
+    }
+    let mut shape = [1; D];
+    shape[0] = scale.len();
+    let device = tensor.device();
+    let scale = Tensor::<1>::from_data(TensorData::new(scale.to_vec(), [scale.len()]), &device);
+    tensor * scale.reshape(shape)
+}
+
+/// The sum of each row (everything but dimension 0), read to the host.
+fn row_sums<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f64>> {
+    let rows = tensor.dims()[0];
+    let sums: Tensor<2> = tensor.reshape([rows as i64, -1]).sum_dim(1);
+    read_f64(sums)
+}
+
+/// The evaluation points of one run of the kernel.
+#[derive(Debug, Clone)]
+enum Points {
+    /// Every slot at every `alphas[k]`, weighted `weights[k]`; row `r` is slot `r / n`, point
+    /// `r % n`.
+    Rule { alphas: Vec<f64>, weights: Vec<f64> },
+    /// The new points of level `level` of the nested trapezoid rule, `(2i + 1) / 2^level`,
+    /// for the `active` slots, each with weight 1.
+    Midpoints { active: Vec<usize>, level: u32 },
+}
+
+/// The straight-line path plan: slot `s` explains sample `s % batch` for `targets[s]`.
+struct PathPlan<const D: usize> {
+    baseline: Tensor<D>,
+    direction: Tensor<D>,
+    batch: usize,
+    targets: Vec<usize>,
+    points: Points,
+}
+
+impl<const D: usize> PathPlan<D> {
+    /// The slot, α and weight of row `r`.
+    fn row(&self, r: usize) -> (usize, f64, f64) {
+        match &self.points {
+            Points::Rule { alphas, weights } => {
+                let n = alphas.len();
+                (r / n, alphas[r % n], weights[r % n])
+            }
+            Points::Midpoints { active, level } => {
+                let per_slot = 1usize << (level - 1);
+                let i = r % per_slot;
+                let alpha = (2 * i + 1) as f64 / (1usize << level) as f64;
+                (active[r / per_slot], alpha, 1.0)
+            }
+        }
+    }
+}
+
+impl<const D: usize> Plan<D> for PathPlan<D> {
+    fn len(&self) -> usize {
+        match &self.points {
+            Points::Rule { alphas, .. } => self.targets.len() * alphas.len(),
+            Points::Midpoints { active, level } => active.len() << (level - 1),
+        }
+    }
+
+    fn slots(&self) -> usize {
+        self.targets.len()
+    }
+
+    fn sample(&self, slot: usize) -> usize {
+        slot % self.batch
+    }
+
+    fn device(&self) -> Device {
+        self.baseline.device()
+    }
+
+    fn block(&self, range: Range<usize>) -> Result<Block<D>> {
+        let n = range.len();
+        let (mut samples, mut alphas, mut slots, mut weights) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for r in range {
+            let (slot, alpha, weight) = self.row(r);
+            samples.push((slot % self.batch) as i64);
+            alphas.push(alpha);
+            slots.push(slot);
+            weights.push(weight);
+        }
+        let device = self.device();
+        let index = Tensor::<1, Int>::from_data(TensorData::new(samples, [n]), &device);
+        let mut shape = [1; D];
+        shape[0] = n;
+        let alphas = Tensor::<1>::from_data(TensorData::new(alphas, [n]), &device).reshape(shape);
+        let rows = self.baseline.clone().select(0, index.clone())
+            + self.direction.clone().select(0, index) * alphas;
+        let targets = slots.iter().map(|&s| self.targets[s]).collect();
+        Ok(Block {
+            rows,
+            slots,
+            weights: Some(weights),
+            targets: RowTargets::Indices(targets),
+        })
+    }
+}

@@ -30,8 +30,9 @@ pub struct AttributeArgs {
     /// The attribution method.
     #[arg(long, value_enum)]
     pub method: MethodName,
-    /// What to explain: `predicted`, a class index, or `file` (an integer tensor `targets` `[N]`
-    /// in the inputs file).
+    /// What to explain: `predicted`, a class index, `file` (an integer tensor `targets` `[N]`
+    /// in the inputs file), or several classes `2,7` (one pass; the outputs gain a leading
+    /// target axis: `attributions` `[K, N, ...]`, `delta` `[K, N]`).
     #[arg(long, default_value = "predicted")]
     pub target: TargetArg,
     /// Integration steps (integrated gradients).
@@ -40,16 +41,29 @@ pub struct AttributeArgs {
     /// Quadrature rule (integrated gradients).
     #[arg(long, value_enum, default_value = "gauss-legendre")]
     pub quadrature: QuadratureName,
-    /// Baseline (integrated gradients): zeros.
+    /// Baseline (integrated gradients): `zeros`, a constant (`0.5`), `uniform:LOW,HIGH`
+    /// (seeded by `--seed`), or `file` (a float tensor `baseline` in the inputs file, of the
+    /// inputs' shape or `[1, ...]`).
     #[arg(long, default_value = "zeros")]
     pub baseline: String,
+    /// Adaptive integrated gradients: double the steps of each sample on the nested trapezoid
+    /// rule until |delta| ≤ tolerance · |F(x) − F(x′)| (`--steps` and `--quadrature` are then
+    /// ignored).
+    #[arg(long)]
+    pub tolerance: Option<f64>,
+    /// The most steps per sample in adaptive mode.
+    #[arg(long, default_value_t = 1025)]
+    pub max_steps: usize,
+    /// The most rows per forward+backward pass (default: 128 on CPU backends, 2048 on GPUs).
+    #[arg(long)]
+    pub max_rows: Option<usize>,
     /// Noisy samples (smoothgrad).
     #[arg(long, default_value_t = 50)]
     pub samples: usize,
     /// Noise level (smoothgrad).
     #[arg(long, default_value_t = 0.15)]
     pub noise: f64,
-    /// Random seed (smoothgrad).
+    /// Random seed (smoothgrad, and the uniform baseline).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// The backend: flex, ndarray, wgpu (any GPU), or vulkan (wgpu pinned to Vulkan).
@@ -72,7 +86,7 @@ pub enum MethodName {
     SaliencyAbs,
     /// Gradient × input.
     InputXGradient,
-    /// Integrated gradients (not available yet).
+    /// Integrated gradients.
     IntegratedGradients,
     /// SmoothGrad (not available yet).
     #[value(name = "smoothgrad")]
@@ -101,6 +115,8 @@ pub enum TargetArg {
     Predicted,
     /// One class for every sample.
     Class(usize),
+    /// Several classes for every sample, in one pass.
+    Classes(Vec<usize>),
     /// `targets` `[N]` from the inputs file.
     File,
 }
@@ -112,8 +128,17 @@ impl FromStr for TargetArg {
         match s {
             "predicted" => Ok(TargetArg::Predicted),
             "file" => Ok(TargetArg::File),
+            _ if s.contains(',') => s
+                .split(',')
+                .map(|c| c.trim().parse::<usize>())
+                .collect::<Result<Vec<_>, _>>()
+                .map(TargetArg::Classes)
+                .map_err(|_| format!("`{s}` is not a list of class indices, e.g. `2,7`")),
             _ => s.parse().map(TargetArg::Class).map_err(|_| {
-                format!("`{s}` is not a target: expected `predicted`, a class index, or `file`")
+                format!(
+                    "`{s}` is not a target: expected `predicted`, a class index, a list such \
+                     as `2,7`, or `file`"
+                )
             }),
         }
     }
@@ -130,20 +155,14 @@ pub struct Summary {
 /// Runs `ember attribute`.
 pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
     match args.method {
-        MethodName::IntegratedGradients | MethodName::SmoothGrad => {
+        MethodName::SmoothGrad => {
             return Err(format!(
                 "method `{}` is not available yet in this version of ember; available: \
-                 saliency, saliency-abs, input-x-gradient",
+                 saliency, saliency-abs, input-x-gradient, integrated-gradients",
                 args.method.to_possible_value().expect("named").get_name()
             ));
         }
         _ => {}
-    }
-    if args.baseline != "zeros" {
-        return Err(format!(
-            "baseline `{}` is not supported: expected `zeros`",
-            args.baseline
-        ));
     }
     let device = args
         .device
@@ -168,10 +187,21 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
                 .join(", ")
         ));
     }
-    let target = match args.target {
+    let target = match &args.target {
         TargetArg::Predicted => Target::Predicted,
-        TargetArg::Class(c) => Target::Class(c),
+        TargetArg::Class(c) => Target::Class(*c),
+        TargetArg::Classes(cs) => Target::Classes(cs.clone()),
         TargetArg::File => Target::PerSample(io::read_classes(&file, "targets", &args.inputs)?),
+    };
+    let baseline = parse_baseline(&args.baseline, args.seed, &file, &args.inputs)?;
+    let method = Method {
+        name: args.method,
+        baseline,
+        steps: args.steps,
+        quadrature: args.quadrature.into(),
+        tolerance: args.tolerance,
+        max_steps: args.max_steps,
+        max_rows: args.max_rows,
     };
     let samples = input.shape[0];
     let shape = input.shape.clone();
@@ -183,8 +213,8 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
             explain(
                 &|x: Tensor<2>| model.forward(x),
                 tensor(data, &device),
-                target,
-                args.method,
+                target.clone(),
+                &method,
             )
         }
         ZooModel::Tabular => {
@@ -192,8 +222,8 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
             explain(
                 &|x: Tensor<2>| model.forward(x),
                 tensor(data, &device),
-                target,
-                args.method,
+                target.clone(),
+                &method,
             )
         }
         ZooModel::Cnn => {
@@ -201,14 +231,26 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
             explain(
                 &|x: Tensor<4>| model.forward(x),
                 tensor(data, &device),
-                target,
-                args.method,
+                target.clone(),
+                &method,
             )
         }
     }
     .map_err(|e| e.to_string())?;
 
     let (values, report) = attributions;
+    let k = report.targets_per_sample.max(1);
+    let (out_shape, delta_shape) = if k > 1 {
+        let mut out = vec![k];
+        out.extend(&shape);
+        (out, vec![k, samples])
+    } else {
+        (shape, vec![samples])
+    };
+    let mut tensors = vec![("attributions", values, out_shape)];
+    if let Some(delta) = &report.delta {
+        tensors.push(("delta", delta.clone(), delta_shape));
+    }
     let out_dtype = match args.dtype {
         Precision::F32 => OutDtype::F32,
         Precision::F64 => OutDtype::F64,
@@ -226,14 +268,85 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
             .collect::<Vec<_>>()
             .join(","),
     );
+    if let Some(steps) = &report.steps {
+        metadata.insert("steps".into(), join(steps));
+    }
+    if let Some(converged) = &report.converged {
+        metadata.insert("converged".into(), join(converged));
+    }
     io::write_atomically(
         &args.out,
-        &[("attributions", values, shape)],
+        &tensors,
         None,
         out_dtype,
         metadata,
     )?;
     Ok(Summary { samples, report })
+}
+
+fn join<T: ToString>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(T::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `--baseline`: `zeros`, a number, `uniform:LOW,HIGH`, or `file`.
+fn parse_baseline(
+    text: &str,
+    seed: u64,
+    file: &safetensors::SafeTensors<'_>,
+    path: &std::path::Path,
+) -> Result<Baseline, String> {
+    let bad = || {
+        format!(
+            "`{text}` is not a baseline: expected `zeros`, a number, `uniform:LOW,HIGH` or `file`"
+        )
+    };
+    let baseline = if text == "zeros" {
+        Baseline::Zeros
+    } else if text == "file" {
+        let t = io::read_float(file, "baseline", path)?;
+        Baseline::Values {
+            shape: t.shape,
+            values: t.values,
+        }
+    } else if let Some(bounds) = text.strip_prefix("uniform:") {
+        let (low, high) = bounds.split_once(',').ok_or_else(bad)?;
+        Baseline::Uniform {
+            low: low.trim().parse().map_err(|_| bad())?,
+            high: high.trim().parse().map_err(|_| bad())?,
+            seed,
+        }
+    } else {
+        Baseline::Constant(text.parse().map_err(|_| bad())?)
+    };
+    baseline.check().map_err(|e| e.to_string())?;
+    Ok(baseline)
+}
+
+/// The method and its settings, from the command line.
+struct Method {
+    name: MethodName,
+    baseline: Baseline,
+    steps: usize,
+    quadrature: Quadrature,
+    tolerance: Option<f64>,
+    max_steps: usize,
+    max_rows: Option<usize>,
+}
+
+impl From<QuadratureName> for Quadrature {
+    fn from(name: QuadratureName) -> Self {
+        match name {
+            QuadratureName::RiemannLeft => Quadrature::RiemannLeft,
+            QuadratureName::RiemannRight => Quadrature::RiemannRight,
+            QuadratureName::RiemannMiddle => Quadrature::RiemannMiddle,
+            QuadratureName::RiemannTrapezoid => Quadrature::RiemannTrapezoid,
+            QuadratureName::GaussLegendre => Quadrature::GaussLegendre,
+        }
+    }
 }
 
 fn tensor<const D: usize>(data: TensorData, device: &Device) -> Tensor<D> {
@@ -260,20 +373,32 @@ fn explain<const D: usize>(
     model: &dyn Fn(Tensor<D>) -> Tensor<2>,
     input: Tensor<D>,
     target: Target,
-    method: MethodName,
+    method: &Method,
 ) -> Result<(Vec<f64>, Report), Error> {
-    let result = match method {
+    let result = match method.name {
         MethodName::Saliency => SaliencyConfig::new()
+            .with_max_rows(method.max_rows)
             .init()?
             .attribute(model, input, target),
         MethodName::SaliencyAbs => SaliencyConfig::new()
             .with_abs(true)
+            .with_max_rows(method.max_rows)
             .init()?
             .attribute(model, input, target),
         MethodName::InputXGradient => InputXGradientConfig::new()
+            .with_max_rows(method.max_rows)
             .init()?
             .attribute(model, input, target),
-        MethodName::IntegratedGradients | MethodName::SmoothGrad => {
+        MethodName::IntegratedGradients => IntegratedGradientsConfig::new()
+            .with_steps(method.steps)
+            .with_quadrature(method.quadrature)
+            .with_baseline(method.baseline.clone())
+            .with_tolerance(method.tolerance)
+            .with_max_steps(method.max_steps)
+            .with_max_rows(method.max_rows)
+            .init()?
+            .attribute(model, input, target),
+        MethodName::SmoothGrad => {
             unreachable!("rejected before any work")
         }
     }?;

@@ -37,14 +37,24 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Attribute(args) => attribute::run(args).map(|summary| {
+            let delta = summary
+                .report
+                .delta
+                .as_ref()
+                .map(|d| {
+                    let worst = d.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                    format!("; max |delta| {worst:.3e}")
+                })
+                .unwrap_or_default();
             println!(
-                "{}: {} sample(s) of {} explained (classes {:?}); {} forward+backward pass(es); \
-                 wrote {}",
+                "{}: {} sample(s) of {} explained (classes {:?}); {} forward+backward pass(es) \
+                 of up to {} rows{delta}; wrote {}",
                 summary.report.method,
                 summary.samples,
                 args.model,
                 summary.report.targets,
                 summary.report.passes,
+                summary.report.rows_per_pass,
                 args.out.display()
             );
         }),

@@ -133,7 +133,12 @@ fn every_method_runs_on_every_model_in_f32_and_f64() {
             labels.iter().map(|&l| l as i64).collect()
         };
         let inputs = write_inputs(dir.path(), &values, &shape, Some(&targets));
-        for method in ["saliency", "saliency-abs", "input-x-gradient"] {
+        for method in [
+            "saliency",
+            "saliency-abs",
+            "input-x-gradient",
+            "integrated-gradients",
+        ] {
             for dtype in ["f32", "f64"] {
                 let out_file = dir
                     .path()
@@ -219,9 +224,23 @@ fn bad_requests_exit_2_with_one_line() {
         "no tensor named `targets`",
     );
     assert_one_line_error(
-        &run(&["--model", "mlp", "--method", "integrated-gradients"]),
+        &run(&["--model", "mlp", "--method", "smoothgrad"]),
         "not available yet",
     );
+    let ig = |extra: &[&str]| {
+        let mut args = vec!["--model", "mlp", "--method", "integrated-gradients"];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    assert_one_line_error(&ig(&["--steps", "0"]), "steps");
+    assert_one_line_error(&ig(&["--baseline", "ones"]), "is not a baseline");
+    assert_one_line_error(&ig(&["--baseline", "NaN"]), "baseline");
+    assert_one_line_error(&ig(&["--baseline", "file"]), "no tensor named `baseline`");
+    assert_one_line_error(&ig(&["--tolerance", "0"]), "tolerance");
+    // clap reports argument errors itself (with a usage hint), also with exit code 2.
+    let parse_error = ig(&["--target", "1,x"]);
+    assert_eq!(parse_error.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&parse_error.stderr).contains("list of class indices"));
     assert_one_line_error(
         &run(&[
             "--model",
@@ -254,6 +273,95 @@ fn bad_requests_exit_2_with_one_line() {
             .code(),
         Some(2)
     );
+}
+
+/// Reads a float tensor of any name from an output file.
+fn read_named(file: &Path, name: &str) -> (Vec<usize>, Vec<f64>) {
+    let bytes = std::fs::read(file).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let view = st.tensor(name).unwrap();
+    assert_eq!(view.dtype(), Dtype::F32);
+    let values = view
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()) as f64)
+        .collect();
+    (view.shape().to_vec(), values)
+}
+
+#[test]
+fn integrated_gradients_writes_delta_and_a_target_axis_for_several_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, _) = digits(3);
+    let inputs = write_inputs(dir.path(), &x, &[3, 1, 8, 8], None);
+    let out_file = dir.path().join("ig.safetensors");
+    let out = ember(&[
+        "attribute",
+        "--model",
+        "cnn",
+        "--inputs",
+        path(&inputs),
+        "--method",
+        "integrated-gradients",
+        "--target",
+        "3,8",
+        "--baseline",
+        "0.1",
+        "--out",
+        path(&out_file),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("max |delta|"), "{stdout}");
+    let (shape, values) = read_named(&out_file, "attributions");
+    assert_eq!(shape, vec![2, 3, 1, 8, 8]);
+    let (delta_shape, delta) = read_named(&out_file, "delta");
+    assert_eq!(delta_shape, vec![2, 3]);
+
+    // The library gives the same values and deltas.
+    let device = Device::flex();
+    let model = ember_zoo::shipped::cnn(&device).unwrap();
+    let input = Tensor::<4>::from_data(TensorData::new(x.clone(), [3, 1, 8, 8]), &device);
+    let lib = IntegratedGradientsConfig::new()
+        .with_baseline(Baseline::Constant(0.1))
+        .init()
+        .unwrap()
+        .attribute(&|t: Tensor<4>| model.forward(t), input, Target::Classes(vec![3, 8]))
+        .unwrap();
+    let lib_values = ember::validate::read_f64(lib.values).unwrap();
+    let diff = values
+        .iter()
+        .zip(&lib_values)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    assert!(diff < 1e-6, "CLI and library differ by {diff}");
+    let lib_delta = lib.report.delta.unwrap();
+    for (a, b) in delta.iter().zip(&lib_delta) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
+
+    // Adaptive mode converges and records the steps it used.
+    let adaptive_file = dir.path().join("adaptive.safetensors");
+    let out = ember(&[
+        "attribute",
+        "--model",
+        "mlp",
+        "--inputs",
+        path(&write_inputs(dir.path(), &x, &[3, 64], None)),
+        "--method",
+        "integrated-gradients",
+        "--tolerance",
+        "0.01",
+        "--max-steps",
+        "4097",
+        "--out",
+        path(&adaptive_file),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&adaptive_file).unwrap();
+    let (_, metadata) = SafeTensors::read_metadata(&bytes).unwrap();
+    let metadata = metadata.metadata().clone().unwrap();
+    assert_eq!(metadata["converged"], "true,true,true");
+    assert_eq!(metadata["steps"].split(',').count(), 3);
 }
 
 #[test]

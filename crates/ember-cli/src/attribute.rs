@@ -274,22 +274,12 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
     if let Some(converged) = &report.converged {
         metadata.insert("converged".into(), join(converged));
     }
-    io::write_atomically(
-        &args.out,
-        &tensors,
-        None,
-        out_dtype,
-        metadata,
-    )?;
+    io::write_atomically(&args.out, &tensors, None, out_dtype, metadata)?;
     Ok(Summary { samples, report })
 }
 
 fn join<T: ToString>(items: &[T]) -> String {
-    items
-        .iter()
-        .map(T::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
+    items.iter().map(T::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// `--baseline`: `zeros`, a number, `uniform:LOW,HIGH`, or `file`.

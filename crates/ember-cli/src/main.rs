@@ -3,10 +3,12 @@
 //! ```text
 //! ember sample --model cnn --count 8 --out digits.safetensors
 //! ember attribute --model cnn --inputs digits.safetensors --method saliency --out maps.safetensors
+//! ember bench --model mlp --method integrated-gradients --json
 //! ember train --model all
 //! ```
 
 mod attribute;
+mod bench;
 mod io;
 mod sample;
 mod train;
@@ -27,6 +29,8 @@ struct Cli {
 enum Command {
     /// Attributions of a zoo model for inputs in a safetensors file.
     Attribute(attribute::AttributeArgs),
+    /// Times a method against the raw forward+backward limit (or its peak memory).
+    Bench(bench::BenchArgs),
     /// Writes test samples of the zoo's data as an input file for `attribute`.
     Sample(sample::SampleArgs),
     /// Re-trains the zoo's shipped weights (seeded, reproducible).
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
                 args.out.display()
             );
         }),
+        Command::Bench(args) => bench::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Train(args) => train::run(args),
     };

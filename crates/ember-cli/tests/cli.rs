@@ -310,7 +310,11 @@ fn integrated_gradients_writes_delta_and_a_target_axis_for_several_classes() {
         "--out",
         path(&out_file),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("max |delta|"), "{stdout}");
     let (shape, values) = read_named(&out_file, "attributions");
@@ -326,7 +330,11 @@ fn integrated_gradients_writes_delta_and_a_target_axis_for_several_classes() {
         .with_baseline(Baseline::Constant(0.1))
         .init()
         .unwrap()
-        .attribute(&|t: Tensor<4>| model.forward(t), input, Target::Classes(vec![3, 8]))
+        .attribute(
+            &|t: Tensor<4>| model.forward(t),
+            input,
+            Target::Classes(vec![3, 8]),
+        )
         .unwrap();
     let lib_values = ember::validate::read_f64(lib.values).unwrap();
     let diff = values
@@ -356,7 +364,11 @@ fn integrated_gradients_writes_delta_and_a_target_axis_for_several_classes() {
         "--out",
         path(&adaptive_file),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bytes = std::fs::read(&adaptive_file).unwrap();
     let (_, metadata) = SafeTensors::read_metadata(&bytes).unwrap();
     let metadata = metadata.metadata().clone().unwrap();

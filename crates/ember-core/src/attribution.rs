@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::{KernelStats, Model, Result, Target};
 
-
 /// An attribution method: explains a model's target output by a score per input element.
 ///
 /// Methods are built from a checked config (`SaliencyConfig::new().init()?`), so a method

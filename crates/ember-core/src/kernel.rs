@@ -75,13 +75,55 @@ pub enum Moments {
     FirstAndSecond,
 }
 
+/// Where the rows of a [`Block`] go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Slots {
+    /// Row `i` goes to slot `slots[i]` (any order; rows of one slot are summed).
+    Scatter(Vec<usize>),
+    /// The rows are these runs, one after the other. Runs are folded with contiguous slices
+    /// and sums, without scatter: the fast path for structured plans.
+    Runs(Vec<Run>),
+}
+
+/// `repeats` consecutive copies of the slot range `slot..slot + len` (`len · repeats` rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    /// The first slot.
+    pub slot: usize,
+    /// Slots per copy.
+    pub len: usize,
+    /// Copies.
+    pub repeats: usize,
+}
+
+impl Slots {
+    /// The number of rows this map covers.
+    pub fn rows(&self) -> usize {
+        match self {
+            Slots::Scatter(slots) => slots.len(),
+            Slots::Runs(runs) => runs.iter().map(|r| r.len * r.repeats).sum(),
+        }
+    }
+
+    /// The slot of every row, in order.
+    pub fn each(&self) -> Vec<usize> {
+        match self {
+            Slots::Scatter(slots) => slots.clone(),
+            Slots::Runs(runs) => runs
+                .iter()
+                .flat_map(|r| (0..r.repeats).flat_map(move |_| r.slot..r.slot + r.len))
+                .collect(),
+        }
+    }
+}
+
 /// A block of a [`Plan`]: the rows of one forward+backward pass and where they go.
 #[derive(Debug, Clone)]
 pub struct Block<const D: usize> {
     /// The evaluation points, `[n, ...]` (any device; the kernel moves them to autodiff).
     pub rows: Tensor<D>,
-    /// The accumulator slot of each row (`n` entries, each below [`Plan::slots`]).
-    pub slots: Vec<usize>,
+    /// The accumulator slot of each row.
+    pub slots: Slots,
     /// The weight of each row in its slot's sums (`n` entries); `None` means every weight is 1.
     pub weights: Option<Vec<f64>>,
     /// The target output of each row.
@@ -375,6 +417,70 @@ impl GradientKernel {
     }
 }
 
+/// The raw limit of gradient work, for benchmarks: over `rows`, in blocks of
+/// [`GradientKernel::rows_per_pass`] rows, one forward, one gathered and summed root and one
+/// `backward()` per block, and nothing else (no checks, no plan, no accumulation). Methods
+/// are timed against it (`ember bench`). Returns the sum of all gradients, which forces every
+/// block to be computed, and the number of passes.
+///
+/// # Errors
+///
+/// [`Error::EmptyBatch`], [`Error::TargetCountMismatch`] or [`Error::Backend`].
+pub fn raw_forward_backward<const D: usize, M: Model<D> + ?Sized>(
+    kernel: &GradientKernel,
+    model: &M,
+    rows: Tensor<D>,
+    targets: &[usize],
+) -> Result<(f64, usize)> {
+    let n = rows.dims()[0];
+    if n == 0 {
+        return Err(Error::EmptyBatch {
+            shape: rows.dims().to_vec(),
+        });
+    }
+    if targets.len() != n {
+        return Err(Error::TargetCountMismatch {
+            targets: targets.len(),
+            batch: n,
+        });
+    }
+    let rows = rows.without_autodiff();
+    let device = rows.device();
+    let block = kernel.rows_per_pass(&device).min(n);
+    let mut total: Option<Tensor<1>> = None;
+    let mut passes = 0;
+    for start in (0..n).step_by(block) {
+        let len = block.min(n - start);
+        let part = rows.clone().narrow(0, start, len).autodiff().require_grad();
+        let index = TensorData::new(
+            targets[start..start + len]
+                .iter()
+                .map(|&t| t as i64)
+                .collect::<Vec<_>>(),
+            [len, 1],
+        );
+        let index = Tensor::<2, Int>::from_data(index, &device);
+        let root = model.forward(part.clone()).gather(1, index).sum();
+        if !root.is_tracked() {
+            return Err(Error::Backend(
+                "the model's output does not depend on its input: nothing to differentiate".into(),
+            ));
+        }
+        let grads = root.backward();
+        let g = part
+            .grad(&grads)
+            .unwrap_or_else(|| Tensor::zeros(part.dims(), &device));
+        let sum = g.sum();
+        total = Some(match total {
+            Some(t) => t + sum,
+            None => sum,
+        });
+        passes += 1;
+    }
+    let total = read_f64(total.expect("at least one block"))?;
+    Ok((total[0], passes))
+}
+
 /// The plan of plain gradients: every slot is one row of `rows`, evaluated once with weight 1.
 /// With `k` targets per row, slot `t·n + i` is row `i` for its `t`-th target.
 struct PointPlan<const D: usize> {
@@ -448,7 +554,11 @@ impl<const D: usize> Plan<D> for PointPlan<D> {
         };
         Ok(Block {
             rows,
-            slots: range.collect(),
+            slots: Slots::Runs(vec![Run {
+                slot: range.start,
+                len: range.len(),
+                repeats: 1,
+            }]),
             weights: None,
             targets,
         })
@@ -464,7 +574,13 @@ fn fold<const D: usize, M: Model<D> + ?Sized, P: Plan<D> + ?Sized>(
     acc: Option<Accumulators<D>>,
 ) -> Result<Accumulators<D>> {
     let n = block.rows.dims()[0];
-    debug_assert_eq!(block.slots.len(), n);
+    if block.slots.rows() != n {
+        return Err(Error::Backend(format!(
+            "the plan's block has {n} rows but maps {} rows to slots",
+            block.slots.rows()
+        )));
+    }
+    let each_slot = block.slots.each();
     let rows = block.rows.without_autodiff();
     let device = rows.device();
     let rows = rows.autodiff().require_grad();
@@ -482,7 +598,7 @@ fn fold<const D: usize, M: Model<D> + ?Sized, P: Plan<D> + ?Sized>(
             if let Some(i) = indices.iter().position(|&t| t >= outputs) {
                 return Err(Error::TargetOutOfRange {
                     target: indices[i],
-                    sample: plan.sample(block.slots[i]),
+                    sample: plan.sample(each_slot[i]),
                     outputs,
                 });
             }
@@ -498,7 +614,7 @@ fn fold<const D: usize, M: Model<D> + ?Sized, P: Plan<D> + ?Sized>(
             if let Some((row, count)) = first_and_total(&per_row) {
                 return Err(Error::NonFiniteOutput {
                     count,
-                    sample: plan.sample(block.slots[row]),
+                    sample: plan.sample(each_slot[row]),
                 });
             }
             values.chunks(outputs).map(first_argmax).collect()
@@ -511,6 +627,17 @@ fn fold<const D: usize, M: Model<D> + ?Sized, P: Plan<D> + ?Sized>(
     );
     let index = Tensor::<2, Int>::from_data(index, &device);
     let picked = output.gather(1, index);
+    let weights = block
+        .weights
+        .as_ref()
+        .map(|w| Tensor::<1>::from_data(TensorData::new(w.clone(), [n]), &device));
+    // With first moments only, the weights go into the root, `Σ w·F(row)`: its gradient is
+    // already `w·∇F(row)`, so weighting costs one product of `n` scalars, not of `n` rows.
+    let weighted_root = moments == Moments::First && weights.is_some();
+    let picked = match (&weights, weighted_root) {
+        (Some(w), true) => picked * w.clone().autodiff().reshape([n, 1]),
+        _ => picked,
+    };
     let root = picked.clone().sum();
     // An output that does not depend on the input (a constant model, or one that moved the
     // input off autodiff) has no graph to walk back: its gradient is zero.
@@ -537,44 +664,78 @@ fn fold<const D: usize, M: Model<D> + ?Sized, P: Plan<D> + ?Sized>(
             }
         }
     };
-    for (&slot, &target) in block.slots.iter().zip(&targets) {
+    for (&slot, &target) in each_slot.iter().zip(&targets) {
         acc.targets[slot] = Some(target);
     }
-    let slots = Tensor::<1, Int>::from_data(
-        TensorData::new(
-            block.slots.iter().map(|&s| s as i64).collect::<Vec<_>>(),
-            [n],
-        ),
-        &device,
-    );
-    let (weighted, picked) = match &block.weights {
-        None => (gradients.clone(), picked),
-        Some(weights) => {
-            let w = Tensor::<1>::from_data(TensorData::new(weights.clone(), [n]), &device);
+    let (weighted, picked) = match weights {
+        Some(w) if !weighted_root => {
             let mut shape = [1; D];
             shape[0] = n;
-            (
-                gradients.clone() * w.clone().reshape(shape),
-                picked * w,
-            )
+            (gradients.clone() * w.clone().reshape(shape), picked * w)
         }
+        _ => (gradients.clone(), picked),
     };
-    if let Some(sum_sq) = acc.sum_sq.take() {
-        let squares = weighted.clone() * gradients;
-        acc.sum_sq = Some(sum_sq.select_assign(0, slots.clone(), squares, IndexingUpdateOp::Add));
+    let squares = acc.sum_sq.is_some().then(|| weighted.clone() * gradients);
+    match block.slots {
+        Slots::Scatter(slots) => {
+            let slots = Tensor::<1, Int>::from_data(
+                TensorData::new(slots.iter().map(|&s| s as i64).collect::<Vec<_>>(), [n]),
+                &device,
+            );
+            if let (Some(sum_sq), Some(squares)) = (acc.sum_sq.take(), squares) {
+                acc.sum_sq =
+                    Some(sum_sq.select_assign(0, slots.clone(), squares, IndexingUpdateOp::Add));
+            }
+            acc.sum = acc
+                .sum
+                .select_assign(0, slots.clone(), weighted, IndexingUpdateOp::Add);
+            acc.scores = acc
+                .scores
+                .select_assign(0, slots, picked, IndexingUpdateOp::Add);
+        }
+        Slots::Runs(runs) => {
+            let mut offset = 0;
+            for run in runs {
+                let rows = run.len * run.repeats;
+                acc.sum = add_run(acc.sum, weighted.clone().narrow(0, offset, rows), run);
+                acc.scores = add_run(acc.scores, picked.clone().narrow(0, offset, rows), run);
+                if let (Some(sum_sq), Some(squares)) = (acc.sum_sq.take(), &squares) {
+                    acc.sum_sq = Some(add_run(
+                        sum_sq,
+                        squares.clone().narrow(0, offset, rows),
+                        run,
+                    ));
+                }
+                offset += rows;
+            }
+        }
     }
-    acc.sum = acc
-        .sum
-        .select_assign(0, slots.clone(), weighted, IndexingUpdateOp::Add);
-    acc.scores = acc
-        .scores
-        .select_assign(0, slots, picked, IndexingUpdateOp::Add);
     acc.stats.merge(KernelStats {
         rows: n,
         passes: 1,
         max_rows_per_pass: n,
     });
     Ok(acc)
+}
+
+/// Adds the rows of one run (`run.repeats` copies of `run.len` slots) into `acc`.
+fn add_run<const D: usize>(acc: Tensor<D>, rows: Tensor<D>, run: Run) -> Tensor<D> {
+    let mut shape = rows.dims();
+    shape[0] = run.len;
+    let part = if run.repeats == 1 {
+        rows
+    } else {
+        let per_copy = shape.iter().product::<usize>();
+        let summed: Tensor<2> = rows.reshape([run.repeats, per_copy]).sum_dim(0);
+        summed.reshape(shape)
+    };
+    if run.slot == 0 && run.len == acc.dims()[0] {
+        acc + part
+    } else {
+        let range = run.slot..run.slot + run.len;
+        let current = acc.clone().narrow(0, run.slot, run.len);
+        acc.slice_assign([range], current + part)
+    }
 }
 
 /// A NaN or infinity anywhere in a slot's rows makes its sum non-finite, so checking the sums

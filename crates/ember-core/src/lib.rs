@@ -15,7 +15,8 @@ pub use attribution::{Attribution, Attributions, Report};
 pub use baseline::Baseline;
 pub use error::Error;
 pub use kernel::{
-    Accumulators, Block, GradientKernel, KernelOutput, KernelStats, Moments, Plan, RowTargets,
+    Accumulators, Block, GradientKernel, KernelOutput, KernelStats, Moments, Plan, RowTargets, Run,
+    Slots,
 };
 pub use model::Model;
 pub use quadrature::Quadrature;

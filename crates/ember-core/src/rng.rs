@@ -62,13 +62,20 @@ mod tests {
         let draws: Vec<f64> = (0..20_000).map(|_| rng.next_normal()).collect();
         let mean = draws.iter().sum::<f64>() / draws.len() as f64;
         let var = draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / draws.len() as f64;
-        assert!(mean.abs() < 0.03 && (var - 1.0).abs() < 0.05, "{mean} {var}");
+        assert!(
+            mean.abs() < 0.03 && (var - 1.0).abs() < 0.05,
+            "{mean} {var}"
+        );
     }
 
     #[test]
     fn a_seed_gives_the_same_stream() {
-        let a: Vec<u64> = (0..3).scan(SplitMix64::new(9), |r, _| Some(r.next_u64())).collect();
-        let b: Vec<u64> = (0..3).scan(SplitMix64::new(9), |r, _| Some(r.next_u64())).collect();
+        let a: Vec<u64> = (0..3)
+            .scan(SplitMix64::new(9), |r, _| Some(r.next_u64()))
+            .collect();
+        let b: Vec<u64> = (0..3)
+            .scan(SplitMix64::new(9), |r, _| Some(r.next_u64()))
+            .collect();
         assert_eq!(a, b);
     }
 }

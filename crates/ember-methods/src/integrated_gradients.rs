@@ -27,7 +27,7 @@ use std::ops::Range;
 
 use burn::config::Config;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use ember_core::kernel::{Accumulators, Block, Moments, Plan};
+use ember_core::kernel::{Accumulators, Block, Moments, Plan, Run, Slots};
 use ember_core::validate::{check_input, read_f64};
 use ember_core::{
     Attribution, Attributions, Baseline, Error, GradientKernel, Model, Quadrature, Report, Result,
@@ -203,16 +203,7 @@ impl<const D: usize> Attribution<D> for IntegratedGradients {
             .collect();
 
         let direction = input - baseline.clone();
-        let mut plan = PathPlan {
-            baseline,
-            direction: direction.clone(),
-            batch,
-            targets: targets.clone(),
-            points: Points::Rule {
-                alphas: Vec::new(),
-                weights: Vec::new(),
-            },
-        };
+        let mut plan = PathPlan::new(&baseline, &direction, per_sample, targets.clone());
         let slots = targets.len();
         let (acc, scale, steps, converged) = match &self.rule {
             Rule::Fixed { alphas, weights } => {
@@ -289,9 +280,9 @@ impl IntegratedGradients {
         let mut acc = self.kernel.accumulate(model, plan, Moments::First, None)?;
         let mut levels = vec![start; slots];
         let mut converged = vec![false; slots];
-        let direction = plan.direction.clone().repeat_dim(0, slots / plan.batch);
         loop {
-            let totals = row_sums(acc.sum.clone() * direction.clone())?;
+            let totals =
+                row_sums(acc.sum.clone().reshape([slots, plan.features]) * plan.direction.clone())?;
             let mut active = Vec::new();
             for slot in 0..slots {
                 if converged[slot] {
@@ -344,37 +335,155 @@ fn row_sums<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f64>> {
 /// The evaluation points of one run of the kernel.
 #[derive(Debug, Clone)]
 enum Points {
-    /// Every slot at every `alphas[k]`, weighted `weights[k]`; row `r` is slot `r / n`, point
-    /// `r % n`.
+    /// Every slot at every `alphas[k]`, weighted `weights[k]`, point-major: row `r` is point
+    /// `r / slots` of slot `r % slots`, so a block is a few whole "layers" of all slots and
+    /// folds without scatter.
     Rule { alphas: Vec<f64>, weights: Vec<f64> },
     /// The new points of level `level` of the nested trapezoid rule, `(2i + 1) / 2^level`,
-    /// for the `active` slots, each with weight 1.
+    /// for the `active` slots, each with weight 1; row `r` is point `r % 2^(level−1)` of
+    /// slot `active[r / 2^(level−1)]`.
     Midpoints { active: Vec<usize>, level: u32 },
 }
 
 /// The straight-line path plan: slot `s` explains sample `s % batch` for `targets[s]`.
 struct PathPlan<const D: usize> {
-    baseline: Tensor<D>,
-    direction: Tensor<D>,
+    /// `x′` of every slot, flattened: `[slots, features]`.
+    baseline: Tensor<2>,
+    /// `x − x′` of every slot, flattened: `[slots, features]`.
+    direction: Tensor<2>,
+    /// The shape of one sample, `[1, ...]`.
+    sample_shape: [usize; D],
+    features: usize,
     batch: usize,
     targets: Vec<usize>,
     points: Points,
 }
 
 impl<const D: usize> PathPlan<D> {
-    /// The slot, α and weight of row `r`.
-    fn row(&self, r: usize) -> (usize, f64, f64) {
-        match &self.points {
-            Points::Rule { alphas, weights } => {
-                let n = alphas.len();
-                (r / n, alphas[r % n], weights[r % n])
+    fn new(
+        baseline: &Tensor<D>,
+        direction: &Tensor<D>,
+        per_sample: usize,
+        targets: Vec<usize>,
+    ) -> Self {
+        let dims = baseline.dims();
+        let batch = dims[0];
+        let features = dims[1..].iter().product::<usize>();
+        let slots = batch * per_sample;
+        let flat = |t: &Tensor<D>| -> Tensor<2> {
+            t.clone()
+                .repeat_dim(0, per_sample)
+                .reshape([slots, features])
+        };
+        let mut sample_shape = dims;
+        sample_shape[0] = 1;
+        Self {
+            baseline: flat(baseline),
+            direction: flat(direction),
+            sample_shape,
+            features,
+            batch,
+            targets,
+            points: Points::Rule {
+                alphas: Vec::new(),
+                weights: Vec::new(),
+            },
+        }
+    }
+
+    /// Flat rows `[n, features]` back to the sample shape `[n, ...]`.
+    fn shaped(&self, rows: Tensor<2>) -> Tensor<D> {
+        let mut shape = self.sample_shape;
+        shape[0] = rows.dims()[0];
+        rows.reshape(shape)
+    }
+
+    /// A block of the point-major fixed rule.
+    fn rule_block(&self, range: Range<usize>, alphas: &[f64], weights: &[f64]) -> Block<D> {
+        let slots = self.targets.len();
+        let device = self.baseline.device();
+        let (mut parts, mut runs) = (Vec::new(), Vec::new());
+        let (mut row_weights, mut row_targets) = (Vec::new(), Vec::new());
+        let mut r = range.start;
+        while r < range.end {
+            let (point, slot) = (r / slots, r % slots);
+            let full = if slot == 0 {
+                (range.end - r) / slots
+            } else {
+                0
+            };
+            if full > 0 {
+                // `full` whole layers: x′ + α_k (x − x′) for every slot, by broadcasting.
+                let a: Tensor<3> = Tensor::<1>::from_data(
+                    TensorData::new(alphas[point..point + full].to_vec(), [full]),
+                    &device,
+                )
+                .reshape([full, 1, 1]);
+                let layers = self.baseline.clone().unsqueeze_dim::<3>(0)
+                    + self.direction.clone().unsqueeze_dim::<3>(0) * a;
+                parts.push(layers.reshape([full * slots, self.features]));
+                runs.push(Run {
+                    slot: 0,
+                    len: slots,
+                    repeats: full,
+                });
+                for k in point..point + full {
+                    row_weights.extend(std::iter::repeat_n(weights[k], slots));
+                    row_targets.extend_from_slice(&self.targets);
+                }
+                r += full * slots;
+            } else {
+                let len = (slots - slot).min(range.end - r);
+                parts.push(
+                    self.baseline.clone().narrow(0, slot, len)
+                        + self.direction.clone().narrow(0, slot, len) * alphas[point],
+                );
+                runs.push(Run {
+                    slot,
+                    len,
+                    repeats: 1,
+                });
+                row_weights.extend(std::iter::repeat_n(weights[point], len));
+                row_targets.extend_from_slice(&self.targets[slot..slot + len]);
+                r += len;
             }
-            Points::Midpoints { active, level } => {
-                let per_slot = 1usize << (level - 1);
-                let i = r % per_slot;
-                let alpha = (2 * i + 1) as f64 / (1usize << level) as f64;
-                (active[r / per_slot], alpha, 1.0)
-            }
+        }
+        let rows = if parts.len() == 1 {
+            parts.pop().expect("one part")
+        } else {
+            Tensor::cat(parts, 0)
+        };
+        Block {
+            rows: self.shaped(rows),
+            slots: Slots::Runs(runs),
+            weights: Some(row_weights),
+            targets: RowTargets::Indices(row_targets),
+        }
+    }
+
+    /// A block of adaptive midpoints: any slots, gathered.
+    fn midpoint_block(&self, range: Range<usize>, active: &[usize], level: u32) -> Block<D> {
+        let n = range.len();
+        let per_slot = 1usize << (level - 1);
+        let (mut slots, mut alphas) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for r in range {
+            slots.push(active[r / per_slot]);
+            alphas.push((2 * (r % per_slot) + 1) as f64 / (1usize << level) as f64);
+        }
+        let device = self.baseline.device();
+        let index = Tensor::<1, Int>::from_data(
+            TensorData::new(slots.iter().map(|&s| s as i64).collect::<Vec<_>>(), [n]),
+            &device,
+        );
+        let alphas = Tensor::<1>::from_data(TensorData::new(alphas, [n]), &device).reshape([n, 1]);
+        let rows = self.baseline.clone().select(0, index.clone())
+            + self.direction.clone().select(0, index) * alphas;
+        let targets = slots.iter().map(|&s| self.targets[s]).collect();
+        Block {
+            rows: self.shaped(rows),
+            slots: Slots::Scatter(slots),
+            weights: None,
+            targets: RowTargets::Indices(targets),
         }
     }
 }
@@ -400,33 +509,9 @@ impl<const D: usize> Plan<D> for PathPlan<D> {
     }
 
     fn block(&self, range: Range<usize>) -> Result<Block<D>> {
-        let n = range.len();
-        let (mut samples, mut alphas, mut slots, mut weights) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        for r in range {
-            let (slot, alpha, weight) = self.row(r);
-            samples.push((slot % self.batch) as i64);
-            alphas.push(alpha);
-            slots.push(slot);
-            weights.push(weight);
-        }
-        let device = self.device();
-        let index = Tensor::<1, Int>::from_data(TensorData::new(samples, [n]), &device);
-        let mut shape = [1; D];
-        shape[0] = n;
-        let alphas = Tensor::<1>::from_data(TensorData::new(alphas, [n]), &device).reshape(shape);
-        let rows = self.baseline.clone().select(0, index.clone())
-            + self.direction.clone().select(0, index) * alphas;
-        let targets = slots.iter().map(|&s| self.targets[s]).collect();
-        Ok(Block {
-            rows,
-            slots,
-            weights: Some(weights),
-            targets: RowTargets::Indices(targets),
+        Ok(match &self.points {
+            Points::Rule { alphas, weights } => self.rule_block(range, alphas, weights),
+            Points::Midpoints { active, level } => self.midpoint_block(range, active, *level),
         })
     }
 }

@@ -42,8 +42,8 @@ pub use ember_core::{
     kernel, quadrature, rng, validate,
 };
 pub use ember_methods::{
-    InputXGradient, InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig,
-    Saliency, SaliencyConfig, input_x_gradient, integrated_gradients, saliency,
+    InputXGradient, InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig, Saliency,
+    SaliencyConfig, input_x_gradient, integrated_gradients, saliency,
 };
 
 /// Everything most programs need: `use ember::prelude::*;`.

@@ -44,7 +44,10 @@ fn linear(device: &Device) -> (impl Fn(Tensor<2>) -> Tensor<2> + use<>, Vec<f64>
     let w = values(3, 12);
     let wt = tensor(w.clone(), [4, 3], device);
     let b = tensor(vec![0.5, -0.25, 1.0], [3], device);
-    (move |x: Tensor<2>| x.matmul(wt.clone()) + b.clone().unsqueeze(), w)
+    (
+        move |x: Tensor<2>| x.matmul(wt.clone()) + b.clone().unsqueeze(),
+        w,
+    )
 }
 
 fn sum_abs(v: &[f64]) -> f64 {
@@ -148,7 +151,10 @@ fn check_deltas<const D: usize>(name: &str, coarse: Attributions<D>, fine: Attri
         sum_abs(coarse.report.delta.as_ref().unwrap()),
         sum_abs(delta),
     );
-    assert!(fine < coarse, "{name}: Σ|delta| {fine} at 50 vs {coarse} at 2");
+    assert!(
+        fine < coarse,
+        "{name}: Σ|delta| {fine} at 50 vs {coarse} at 2"
+    );
 }
 
 fn blocked_equals_unblocked_with_ceil_rows_over_max_passes(device: &Device) {
@@ -238,7 +244,10 @@ fn several_targets_in_one_pass_equal_separate_calls(device: &Device) {
     assert_eq!(all.values.dims(), [9, Mlp::INPUTS]);
     assert_eq!(all.report.targets_per_sample, 3);
     assert_eq!(all.report.targets, vec![2, 2, 2, 0, 0, 0, 1, 1, 1]);
-    assert_eq!(all.report.passes, 1, "3 targets × 3 samples × 20 steps in one pass");
+    assert_eq!(
+        all.report.passes, 1,
+        "3 targets × 3 samples × 20 steps in one pass"
+    );
     assert_eq!(all.report.model_evaluations, 180 + 2 * 3);
     for (t, class) in [2, 0, 1].into_iter().enumerate() {
         let one = method.attribute(&model, x.clone(), class).unwrap();
@@ -275,7 +284,9 @@ fn baselines_broadcast_and_seeded_noise_repeats(device: &Device) {
         .unwrap()
         .attribute(&model, x.clone(), 0)
         .unwrap();
-    let expected: Vec<f64> = (0..8).map(|k| w[(k % 4) * 3] * (x_values[k] - one[k % 4])).collect();
+    let expected: Vec<f64> = (0..8)
+        .map(|k| w[(k % 4) * 3] * (x_values[k] - one[k % 4]))
+        .collect();
     assert!(max_abs_diff(&host(&broadcast.values), &expected) < 1e-5);
 
     let noise = IntegratedGradientsConfig::new().with_baseline(Baseline::Uniform {
@@ -283,7 +294,11 @@ fn baselines_broadcast_and_seeded_noise_repeats(device: &Device) {
         high: 1.0,
         seed: 3,
     });
-    let a = noise.init().unwrap().attribute(&model, x.clone(), 0).unwrap();
+    let a = noise
+        .init()
+        .unwrap()
+        .attribute(&model, x.clone(), 0)
+        .unwrap();
     let b = noise.init().unwrap().attribute(&model, x, 0).unwrap();
     assert_eq!(host(&a.values), host(&b.values));
     assert!(sum_abs(a.report.delta.as_ref().unwrap()) < 1e-5);
@@ -294,7 +309,10 @@ fn bad_configs_are_typed_errors(device: &Device) {
         Err(Error::InvalidConfig { name: got, .. }) => assert_eq!(got, name),
         other => panic!("expected InvalidConfig({name}), got {other:?}"),
     };
-    invalid(IntegratedGradientsConfig::new().with_steps(0).init(), "steps");
+    invalid(
+        IntegratedGradientsConfig::new().with_steps(0).init(),
+        "steps",
+    );
     invalid(
         IntegratedGradientsConfig::new()
             .with_tolerance(Some(0.0))

@@ -1,0 +1,401 @@
+//! `ember bench`: times a method against the raw limit, one forward+backward over the same
+//! rows on the same device in blocks of the same size, in one run.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use ember::backend::{Backend, Precision};
+use ember::burn::tensor::{Device, Tensor, TensorData};
+use ember::kernel::raw_forward_backward;
+use ember::prelude::*;
+use ember::{GradientKernel, kernel::default_max_rows};
+use ember_zoo::ZooModel;
+use ember_zoo::data::{breast_cancer_split, digits_split};
+use ember_zoo::shipped;
+use serde::Serialize;
+
+use crate::attribute::MethodName;
+
+/// Times an attribution method on a zoo model against the raw forward+backward limit.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// The model: mlp, cnn or tabular.
+    #[arg(long)]
+    pub model: ZooModel,
+    /// The method.
+    #[arg(long, value_enum)]
+    pub method: MethodName,
+    /// Samples per call (test samples, repeated if the split has fewer).
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Integration steps (integrated gradients).
+    #[arg(long, default_value_t = 50)]
+    pub steps: usize,
+    /// Noisy samples (smoothgrad).
+    #[arg(long, default_value_t = 50)]
+    pub samples: usize,
+    /// The backend: flex, ndarray, wgpu or vulkan.
+    #[arg(long, default_value = "flex")]
+    pub device: Backend,
+    /// Timed repetitions of each side (after one warm-up); the median is reported.
+    #[arg(long, default_value_t = 7)]
+    pub repeats: usize,
+    /// Rows per forward+backward pass, for the method and the raw limit alike (default: the
+    /// device's default).
+    #[arg(long)]
+    pub max_rows: Option<usize>,
+    /// Print one JSON object instead of a sentence.
+    #[arg(long)]
+    pub json: bool,
+    /// Peak-memory mode: runs the method once at `--steps 50` and once at `--steps 2000`, each
+    /// in a fresh process, and reports the peak resident set size of each.
+    #[arg(long)]
+    pub rss: bool,
+    /// Internal: run the method once and report this process's peak RSS (used by `--rss`).
+    #[arg(long, hide = true)]
+    pub rss_child: bool,
+    /// Where to write the JSON as well (appended as one line).
+    #[arg(long)]
+    pub append_to: Option<PathBuf>,
+}
+
+/// One benchmark's result; `--json` prints it.
+#[derive(Debug, Serialize)]
+pub struct BenchResult {
+    /// The model.
+    pub model: String,
+    /// The method.
+    pub method: String,
+    /// The backend.
+    pub device: String,
+    /// Samples per call.
+    pub batch: usize,
+    /// Integration steps.
+    pub steps: usize,
+    /// Noisy samples.
+    pub samples: usize,
+    /// Rows differentiated per call (the raw limit's rows).
+    pub rows: usize,
+    /// Rows per pass, for both sides.
+    pub rows_per_pass: usize,
+    /// Passes per call of the method.
+    pub passes: usize,
+    /// The method's median wall time per call, in milliseconds.
+    pub median_ms: f64,
+    /// The raw limit's median wall time, in milliseconds.
+    pub raw_ms: f64,
+    /// `median_ms / raw_ms`.
+    pub ratio: f64,
+    /// Timed repetitions per side.
+    pub repeats: usize,
+    /// The largest |delta| of the method's last call (integrated gradients).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_abs_delta: Option<f64>,
+    /// Peak resident set size of the process, KiB (with `--rss`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss_kib: Option<u64>,
+    /// Logical CPUs available to the process.
+    pub cpus: usize,
+}
+
+/// Runs `ember bench`.
+pub fn run(args: &BenchArgs) -> Result<(), String> {
+    if args.rss {
+        return run_rss(args);
+    }
+    if args.batch == 0 || args.repeats == 0 {
+        return Err("--batch and --repeats must be at least 1".into());
+    }
+    let device = args
+        .device
+        .device_with(Precision::F32)
+        .map_err(|e| e.to_string())?;
+    let result = match args.model {
+        ZooModel::Mlp => {
+            let model = shipped::mlp(&device).map_err(|e| e.to_string())?;
+            measure(args, &device, &|x: Tensor<2>| model.forward(x))
+        }
+        ZooModel::Cnn => {
+            let model = shipped::cnn(&device).map_err(|e| e.to_string())?;
+            measure(args, &device, &|x: Tensor<4>| model.forward(x))
+        }
+        ZooModel::Tabular => {
+            let model = shipped::tabular(&device).map_err(|e| e.to_string())?;
+            measure(args, &device, &|x: Tensor<2>| model.forward(x))
+        }
+    }?;
+    let json = serde_json::to_string(&result).map_err(|e| e.to_string())?;
+    if let Some(path) = &args.append_to {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        writeln!(file, "{json}").map_err(|e| e.to_string())?;
+    }
+    if args.json || args.rss_child {
+        println!("{json}");
+    } else {
+        println!(
+            "{} on {} ({}, batch {}, {} rows in passes of {}): {:.2} ms vs raw forward+backward \
+             {:.2} ms, ratio {:.3} (median of {})",
+            result.method,
+            result.model,
+            result.device,
+            result.batch,
+            result.rows,
+            result.rows_per_pass,
+            result.median_ms,
+            result.raw_ms,
+            result.ratio,
+            result.repeats
+        );
+    }
+    Ok(())
+}
+
+/// The test samples of the model's dataset, repeated to `batch`, and their labels.
+fn inputs<const D: usize>(
+    model: ZooModel,
+    batch: usize,
+    device: &Device,
+) -> (Tensor<D>, Vec<usize>) {
+    let test = match model {
+        ZooModel::Mlp | ZooModel::Cnn => digits_split().test,
+        ZooModel::Tabular => breast_cancer_split().0.test,
+    };
+    let features = test.features();
+    let mut values = Vec::with_capacity(batch * features);
+    let mut labels = Vec::with_capacity(batch);
+    for i in 0..batch {
+        let s = i % test.len();
+        values.extend(
+            test.inputs[s * features..(s + 1) * features]
+                .iter()
+                .map(|&v| v as f64),
+        );
+        labels.push(test.labels[s]);
+    }
+    let mut shape = [0; D];
+    shape[0] = batch;
+    shape[1..].copy_from_slice(model.sample_shape());
+    (
+        Tensor::from_data(TensorData::new(values, shape), device),
+        labels,
+    )
+}
+
+fn measure<const D: usize>(
+    args: &BenchArgs,
+    device: &Device,
+    model: &dyn Fn(Tensor<D>) -> Tensor<2>,
+) -> Result<BenchResult, String> {
+    let (x, labels) = inputs::<D>(args.model, args.batch, device);
+    let err = |e: Error| e.to_string();
+    let points = match args.method {
+        MethodName::IntegratedGradients => args.steps,
+        MethodName::SmoothGrad => {
+            return Err("method `smoothgrad` is not available yet in this version of ember".into());
+        }
+        _ => 1,
+    };
+    let call = || -> Result<Report, String> {
+        let target = Target::PerSample(labels.clone());
+        let report = match args.method {
+            MethodName::Saliency | MethodName::SaliencyAbs => SaliencyConfig::new()
+                .with_abs(args.method == MethodName::SaliencyAbs)
+                .with_max_rows(args.max_rows)
+                .init()
+                .map_err(err)?
+                .attribute(model, x.clone(), target)
+                .map_err(err)?,
+            MethodName::InputXGradient => InputXGradientConfig::new()
+                .with_max_rows(args.max_rows)
+                .init()
+                .map_err(err)?
+                .attribute(model, x.clone(), target)
+                .map_err(err)?,
+            MethodName::IntegratedGradients => IntegratedGradientsConfig::new()
+                .with_steps(args.steps)
+                .with_max_rows(args.max_rows)
+                .init()
+                .map_err(err)?
+                .attribute(model, x.clone(), target)
+                .map_err(err)?,
+            MethodName::SmoothGrad => unreachable!("rejected above"),
+        };
+        // Reading the values forces the whole computation on asynchronous backends.
+        Ok(report.report)
+    };
+    let kernel = GradientKernel::new()
+        .with_max_rows_opt(args.max_rows)
+        .map_err(err)?;
+    let rows_per_pass = kernel.rows_per_pass(device);
+    // The raw limit's rows: the same number of rows of the same shape, built once, untimed.
+    let raw_rows = x.clone().repeat_dim(0, points);
+    let raw_targets: Vec<usize> = (0..points).flat_map(|_| labels.iter().copied()).collect();
+    let raw = || raw_forward_backward(&kernel, model, raw_rows.clone(), &raw_targets).map_err(err);
+
+    if args.rss_child {
+        let report = call()?;
+        return Ok(result(args, report, points, rows_per_pass, 0.0, 0.0, true));
+    }
+    // Warm-up (kernel compilation on wgpu, allocator pools), then alternate the two sides so
+    // that drifts of a shared machine hit both alike.
+    let mut report = call()?;
+    raw()?;
+    let (mut method_ms, mut raw_ms) = (Vec::new(), Vec::new());
+    for _ in 0..args.repeats {
+        let start = Instant::now();
+        report = call()?;
+        method_ms.push(start.elapsed().as_secs_f64() * 1e3);
+        let start = Instant::now();
+        raw()?;
+        raw_ms.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(result(
+        args,
+        report,
+        points,
+        rows_per_pass,
+        median(&mut method_ms),
+        median(&mut raw_ms),
+        false,
+    ))
+}
+
+fn result(
+    args: &BenchArgs,
+    report: Report,
+    points: usize,
+    rows_per_pass: usize,
+    median_ms: f64,
+    raw_ms: f64,
+    rss: bool,
+) -> BenchResult {
+    BenchResult {
+        model: args.model.to_string(),
+        method: name(args.method),
+        device: args.device.to_string(),
+        batch: args.batch,
+        steps: args.steps,
+        samples: args.samples,
+        rows: args.batch * points,
+        rows_per_pass,
+        passes: report.passes,
+        median_ms,
+        raw_ms,
+        ratio: if raw_ms > 0.0 {
+            median_ms / raw_ms
+        } else {
+            0.0
+        },
+        repeats: if rss { 1 } else { args.repeats },
+        max_abs_delta: report
+            .delta
+            .as_ref()
+            .map(|d| d.iter().fold(0.0f64, |m, v| m.max(v.abs()))),
+        peak_rss_kib: if rss { peak_rss_kib() } else { None },
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// The process's peak resident set size (`VmHWM`), where the OS reports it (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `--rss`: one fresh process per step count, same rows per pass.
+fn run_rss(args: &BenchArgs) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let method = name(args.method);
+    let mut peaks = Vec::new();
+    for steps in [50usize, 2000] {
+        let mut command = Command::new(&exe);
+        command.args([
+            "bench",
+            "--model",
+            args.model.name(),
+            "--method",
+            &method,
+            "--batch",
+            &args.batch.to_string(),
+            "--steps",
+            &steps.to_string(),
+            "--samples",
+            &args.samples.to_string(),
+            "--device",
+            &args.device.to_string(),
+            "--rss-child",
+        ]);
+        if let Some(rows) = args.max_rows {
+            command.args(["--max-rows", &rows.to_string()]);
+        }
+        let out = command.output().map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        }
+        let child: serde_json::Value =
+            serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+        let peak = child["peak_rss_kib"]
+            .as_u64()
+            .ok_or("peak RSS is not reported on this OS")?;
+        peaks.push((steps, peak, child["rows_per_pass"].as_u64().unwrap_or(0)));
+    }
+    let ratio = peaks[1].1 as f64 / peaks[0].1 as f64;
+    let device = args.device.device().map_err(|e| e.to_string())?;
+    let rows_per_pass = args.max_rows.unwrap_or_else(|| default_max_rows(&device));
+    let summary = serde_json::json!({
+        "model": args.model.to_string(),
+        "method": method,
+        "device": args.device.to_string(),
+        "batch": args.batch,
+        "rows_per_pass": rows_per_pass,
+        "peak_rss_kib_steps_50": peaks[0].1,
+        "peak_rss_kib_steps_2000": peaks[1].1,
+        "rss_ratio": ratio,
+    });
+    if let Some(path) = &args.append_to {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        writeln!(file, "{summary}").map_err(|e| e.to_string())?;
+    }
+    if args.json {
+        println!("{summary}");
+    } else {
+        println!(
+            "peak RSS of {} on {} ({}, batch {}, {} rows per pass): {} KiB at 50 steps, {} KiB \
+             at 2000 steps, ratio {ratio:.3}",
+            method, args.model, args.device, args.batch, rows_per_pass, peaks[0].1, peaks[1].1
+        );
+    }
+    Ok(())
+}
+
+/// The name `--method` takes for `method`.
+fn name(method: MethodName) -> String {
+    method
+        .to_possible_value()
+        .expect("every method has a name")
+        .get_name()
+        .to_string()
+}

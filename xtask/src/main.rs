@@ -2,6 +2,10 @@
 //!
 //! - `cargo xtask ci`: every check CI runs, cheapest first: format, clippy `-D warnings`, the
 //!   tests on every backend (flex, ndarray, wgpu), the doc tests, and the docs build.
+//! - `cargo xtask bench`: runs `ember bench` over the zoo and writes the tables of
+//!   `docs/benchmarks.md` (between its `bench:start` and `bench:end` markers).
+
+mod bench;
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -22,6 +26,15 @@ enum Task {
         /// Skip `cargo fmt --check` and clippy (e.g. on a machine without those components).
         #[arg(long)]
         no_lint: bool,
+    },
+    /// Runs `ember bench` over the zoo models and rewrites the tables in docs/benchmarks.md.
+    Bench {
+        /// Timed repetitions per measurement.
+        #[arg(long, default_value_t = 15)]
+        repeats: usize,
+        /// Also benchmark this backend besides flex and ndarray (e.g. `wgpu` on a GPU machine).
+        #[arg(long)]
+        device: Vec<String>,
     },
 }
 
@@ -107,5 +120,12 @@ fn main() -> ExitCode {
             eprintln!("\n==> all CI checks passed");
             ExitCode::SUCCESS
         }
+        Task::Bench { repeats, device } => match bench::run(repeats, &device) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("xtask bench: {message}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

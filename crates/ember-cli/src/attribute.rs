@@ -154,15 +154,12 @@ pub struct Summary {
 
 /// Runs `ember attribute`.
 pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
-    match args.method {
-        MethodName::SmoothGrad => {
-            return Err(format!(
-                "method `{}` is not available yet in this version of ember; available: \
-                 saliency, saliency-abs, input-x-gradient, integrated-gradients",
-                args.method.to_possible_value().expect("named").get_name()
-            ));
-        }
-        _ => {}
+    if args.method == MethodName::SmoothGrad {
+        return Err(format!(
+            "method `{}` is not available yet in this version of ember; available: \
+             saliency, saliency-abs, input-x-gradient, integrated-gradients",
+            args.method.to_possible_value().expect("named").get_name()
+        ));
     }
     let device = args
         .device

@@ -234,15 +234,15 @@ fn measure<const D: usize>(
         .with_max_rows_opt(args.max_rows)
         .map_err(err)?;
     let rows_per_pass = kernel.rows_per_pass(device);
+    if args.rss_child {
+        // Only the method runs: the raw limit's rows (below) would hold every row at once.
+        let report = call()?;
+        return Ok(result(args, report, points, rows_per_pass, 0.0, 0.0, true));
+    }
     // The raw limit's rows: the same number of rows of the same shape, built once, untimed.
     let raw_rows = x.clone().repeat_dim(0, points);
     let raw_targets: Vec<usize> = (0..points).flat_map(|_| labels.iter().copied()).collect();
     let raw = || raw_forward_backward(&kernel, model, raw_rows.clone(), &raw_targets).map_err(err);
-
-    if args.rss_child {
-        let report = call()?;
-        return Ok(result(args, report, points, rows_per_pass, 0.0, 0.0, true));
-    }
     // Warm-up (kernel compilation on wgpu, allocator pools), then alternate the two sides so
     // that drifts of a shared machine hit both alike.
     let mut report = call()?;

@@ -581,6 +581,20 @@ fn fold<const D: usize, M: Model<D> + ?Sized, P: Plan<D> + ?Sized>(
         )));
     }
     let each_slot = block.slots.each();
+    if let Some(&slot) = each_slot.iter().find(|&&s| s >= plan.slots()) {
+        return Err(Error::Backend(format!(
+            "the plan maps a row to slot {slot} of {}",
+            plan.slots()
+        )));
+    }
+    if let RowTargets::Indices(indices) = &block.targets
+        && indices.len() != n
+    {
+        return Err(Error::TargetCountMismatch {
+            targets: indices.len(),
+            batch: n,
+        });
+    }
     let rows = block.rows.without_autodiff();
     let device = rows.device();
     let rows = rows.autodiff().require_grad();
@@ -627,17 +641,6 @@ fn fold<const D: usize, M: Model<D> + ?Sized, P: Plan<D> + ?Sized>(
     );
     let index = Tensor::<2, Int>::from_data(index, &device);
     let picked = output.gather(1, index);
-    let weights = block
-        .weights
-        .as_ref()
-        .map(|w| Tensor::<1>::from_data(TensorData::new(w.clone(), [n]), &device));
-    // With first moments only, the weights go into the root, `Σ w·F(row)`: its gradient is
-    // already `w·∇F(row)`, so weighting costs one product of `n` scalars, not of `n` rows.
-    let weighted_root = moments == Moments::First && weights.is_some();
-    let picked = match (&weights, weighted_root) {
-        (Some(w), true) => picked * w.clone().autodiff().reshape([n, 1]),
-        _ => picked,
-    };
     let root = picked.clone().sum();
     // An output that does not depend on the input (a constant model, or one that moved the
     // input off autodiff) has no graph to walk back: its gradient is zero.
@@ -667,17 +670,27 @@ fn fold<const D: usize, M: Model<D> + ?Sized, P: Plan<D> + ?Sized>(
     for (&slot, &target) in each_slot.iter().zip(&targets) {
         acc.targets[slot] = Some(target);
     }
-    let (weighted, picked) = match weights {
-        Some(w) if !weighted_root => {
-            let mut shape = [1; D];
-            shape[0] = n;
-            (gradients.clone() * w.clone().reshape(shape), picked * w)
-        }
-        _ => (gradients.clone(), picked),
-    };
-    let squares = acc.sum_sq.is_some().then(|| weighted.clone() * gradients);
+    let squares = acc
+        .sum_sq
+        .is_some()
+        .then(|| gradients.clone() * gradients.clone());
     match block.slots {
         Slots::Scatter(slots) => {
+            // Weight every row, then scatter-add the rows into their slots.
+            let (weighted, picked, squares) = match &block.weights {
+                Some(w) => {
+                    let w = Tensor::<1>::from_data(TensorData::new(w.clone(), [n]), &device);
+                    let mut shape = [1; D];
+                    shape[0] = n;
+                    let column = w.clone().reshape(shape);
+                    (
+                        gradients * column.clone(),
+                        picked * w,
+                        squares.map(|sq| sq * column),
+                    )
+                }
+                None => (gradients, picked, squares),
+            };
             let slots = Tensor::<1, Int>::from_data(
                 TensorData::new(slots.iter().map(|&s| s as i64).collect::<Vec<_>>(), [n]),
                 &device,
@@ -697,14 +710,19 @@ fn fold<const D: usize, M: Model<D> + ?Sized, P: Plan<D> + ?Sized>(
             let mut offset = 0;
             for run in runs {
                 let rows = run.len * run.repeats;
-                acc.sum = add_run(acc.sum, weighted.clone().narrow(0, offset, rows), run);
-                acc.scores = add_run(acc.scores, picked.clone().narrow(0, offset, rows), run);
+                let weights = copy_weights(block.weights.as_deref(), offset, run)?;
+                let fold_in = |acc: Tensor<D>, part: &Tensor<D>| {
+                    add_run(acc, part.clone().narrow(0, offset, rows), run, &weights)
+                };
+                acc.sum = fold_in(acc.sum, &gradients);
+                acc.scores = add_run(
+                    acc.scores,
+                    picked.clone().narrow(0, offset, rows),
+                    run,
+                    &weights,
+                );
                 if let (Some(sum_sq), Some(squares)) = (acc.sum_sq.take(), &squares) {
-                    acc.sum_sq = Some(add_run(
-                        sum_sq,
-                        squares.clone().narrow(0, offset, rows),
-                        run,
-                    ));
+                    acc.sum_sq = Some(fold_in(sum_sq, squares));
                 }
                 offset += rows;
             }
@@ -718,15 +736,61 @@ fn fold<const D: usize, M: Model<D> + ?Sized, P: Plan<D> + ?Sized>(
     Ok(acc)
 }
 
-/// Adds the rows of one run (`run.repeats` copies of `run.len` slots) into `acc`.
-fn add_run<const D: usize>(acc: Tensor<D>, rows: Tensor<D>, run: Run) -> Tensor<D> {
+/// The weight of each copy of a run, from the rows' weights (`None`: all 1).
+///
+/// # Errors
+///
+/// [`Error::Backend`] if the rows of one copy have different weights: a run folds each copy
+/// with one weight.
+fn copy_weights(weights: Option<&[f64]>, offset: usize, run: Run) -> Result<Option<Vec<f64>>> {
+    let Some(weights) = weights else {
+        return Ok(None);
+    };
+    let mut per_copy = Vec::with_capacity(run.repeats);
+    for copy in 0..run.repeats {
+        let rows = &weights[offset + copy * run.len..offset + (copy + 1) * run.len];
+        if rows.iter().any(|&w| w != rows[0]) {
+            return Err(Error::Backend(
+                "a plan's run has rows of one copy with different weights".into(),
+            ));
+        }
+        per_copy.push(rows[0]);
+    }
+    Ok(if per_copy.iter().all(|&w| w == 1.0) {
+        None
+    } else {
+        Some(per_copy)
+    })
+}
+
+/// Adds the rows of one run (`run.repeats` copies of `run.len` slots), each copy weighted,
+/// into `acc`. Several copies are reduced by one product with their weights.
+fn add_run<const D: usize>(
+    acc: Tensor<D>,
+    rows: Tensor<D>,
+    run: Run,
+    weights: &Option<Vec<f64>>,
+) -> Tensor<D> {
     let mut shape = rows.dims();
     shape[0] = run.len;
     let part = if run.repeats == 1 {
-        rows
+        match weights {
+            Some(w) => rows * w[0],
+            None => rows,
+        }
     } else {
         let per_copy = shape.iter().product::<usize>();
-        let summed: Tensor<2> = rows.reshape([run.repeats, per_copy]).sum_dim(0);
+        let copies: Tensor<2> = rows.reshape([run.repeats, per_copy]);
+        let summed = match weights {
+            Some(w) => {
+                let w = Tensor::<2>::from_data(
+                    TensorData::new(w.clone(), [1, run.repeats]),
+                    &copies.device(),
+                );
+                w.matmul(copies)
+            }
+            None => copies.sum_dim(0),
+        };
         summed.reshape(shape)
     };
     if run.slot == 0 && run.len == acc.dims()[0] {
@@ -895,6 +959,126 @@ mod tests {
             vec![0.0; 6]
         );
         assert_eq!(out.targets, vec![0, 0]);
+    }
+
+    /// Two copies of 3 slots (rows 0..3 then 3..6), with per-copy weights, as runs or as a
+    /// scatter of the same rows.
+    struct TwoCopies {
+        rows: Tensor<2>,
+        runs: bool,
+    }
+
+    impl Plan<2> for TwoCopies {
+        fn len(&self) -> usize {
+            6
+        }
+        fn slots(&self) -> usize {
+            3
+        }
+        fn sample(&self, slot: usize) -> usize {
+            slot
+        }
+        fn device(&self) -> Device {
+            self.rows.device()
+        }
+        fn block(&self, range: Range<usize>) -> Result<Block<2>> {
+            let weights: Vec<f64> = range.clone().map(|r| [0.25, 0.75][r / 3]).collect();
+            let slots = if self.runs && range == (0..6) {
+                Slots::Runs(vec![Run {
+                    slot: 0,
+                    len: 3,
+                    repeats: 2,
+                }])
+            } else if self.runs {
+                // Blocks of 4 rows: slots 0..3 then 0..1 (second copy), then 1..3.
+                let mut runs = Vec::new();
+                let mut r = range.start;
+                while r < range.end {
+                    let len = (3 - r % 3).min(range.end - r);
+                    runs.push(Run {
+                        slot: r % 3,
+                        len,
+                        repeats: 1,
+                    });
+                    r += len;
+                }
+                Slots::Runs(runs)
+            } else {
+                Slots::Scatter(range.clone().map(|r| r % 3).collect())
+            };
+            Ok(Block {
+                rows: self.rows.clone().narrow(0, range.start, range.len()),
+                slots,
+                weights: Some(weights),
+                targets: RowTargets::Indices(vec![0; range.len()]),
+            })
+        }
+    }
+
+    #[test]
+    fn runs_and_scatter_fold_the_same_weighted_moments() {
+        let device = Device::flex();
+        let values = [1.0, -2.0, 3.0, 0.5, 4.0, -1.0];
+        let rows = Tensor::<2>::from_data(TensorData::new(values.to_vec(), [6, 1]), &device);
+        // F(x) = x², so g = 2x.
+        let square = |x: Tensor<2>| x.clone() * x;
+        let expected_sum: Vec<f64> = (0..3)
+            .map(|s| 0.25 * 2.0 * values[s] + 0.75 * 2.0 * values[s + 3])
+            .collect();
+        let expected_sq: Vec<f64> = (0..3)
+            .map(|s| 0.25 * (2.0 * values[s]).powi(2) + 0.75 * (2.0 * values[s + 3]).powi(2))
+            .collect();
+        let expected_scores: Vec<f64> = (0..3)
+            .map(|s| 0.25 * values[s].powi(2) + 0.75 * values[s + 3].powi(2))
+            .collect();
+        for runs in [true, false] {
+            for max_rows in [6, 4, 1] {
+                let plan = TwoCopies {
+                    rows: rows.clone(),
+                    runs,
+                };
+                let acc = GradientKernel::new()
+                    .with_max_rows(max_rows)
+                    .unwrap()
+                    .accumulate(&square, &plan, Moments::FirstAndSecond, None)
+                    .unwrap();
+                let close =
+                    |a: Vec<f64>, b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
+                let label = format!("runs {runs}, max_rows {max_rows}");
+                assert!(close(read_f64(acc.sum).unwrap(), &expected_sum), "{label}");
+                assert!(
+                    close(read_f64(acc.sum_sq.unwrap()).unwrap(), &expected_sq),
+                    "{label}"
+                );
+                assert!(
+                    close(read_f64(acc.scores).unwrap(), &expected_scores),
+                    "{label}"
+                );
+                assert_eq!(acc.stats.passes, 6usize.div_ceil(max_rows), "{label}");
+                assert_eq!(acc.targets, vec![Some(0); 3]);
+            }
+        }
+    }
+
+    #[test]
+    fn a_non_finite_row_anywhere_is_named_by_its_sample() {
+        let device = Device::flex();
+        let rows = Tensor::<2>::from_data(
+            TensorData::new(vec![1.0, 2.0, 3.0, 4.0, -1.0, 6.0], [6, 1]),
+            &device,
+        );
+        // sqrt of -1 is NaN at row 4, which is slot (sample) 1.
+        let root = |x: Tensor<2>| x.sqrt();
+        let plan = TwoCopies { rows, runs: true };
+        let err = GradientKernel::new()
+            .with_max_rows(4)
+            .unwrap()
+            .accumulate(&root, &plan, Moments::First, None)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::NonFiniteOutput { sample: 1, .. }),
+            "{err:?}"
+        );
     }
 
     #[test]

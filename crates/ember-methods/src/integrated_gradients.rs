@@ -427,8 +427,8 @@ impl<const D: usize> PathPlan<D> {
                     len: slots,
                     repeats: full,
                 });
-                for k in point..point + full {
-                    row_weights.extend(std::iter::repeat_n(weights[k], slots));
+                for &weight in &weights[point..point + full] {
+                    row_weights.extend(std::iter::repeat_n(weight, slots));
                     row_targets.extend_from_slice(&self.targets);
                 }
                 r += full * slots;

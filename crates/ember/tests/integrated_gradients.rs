@@ -189,9 +189,11 @@ fn adaptive_reaches_the_tolerance_with_fewer_evaluations_than_a_fixed_rule(devic
     let model = |x: Tensor<2>| mlp.forward(x);
     let x = tensor(values(13, 8 * Mlp::INPUTS), [8, Mlp::INPUTS], device);
     let tolerance = 1e-3;
+    // 64 rows per pass on both sides keeps the block shapes few (each is a compile on wgpu).
     let adaptive = IntegratedGradientsConfig::new()
         .with_tolerance(Some(tolerance))
         .with_max_steps(4097)
+        .with_max_rows(Some(64))
         .init()
         .unwrap()
         .attribute(&model, x.clone(), 0)
@@ -215,7 +217,12 @@ fn adaptive_reaches_the_tolerance_with_fewer_evaluations_than_a_fixed_rule(devic
     // every sample.
     let fixed = (2..=12)
         .map(|level| {
-            ig((1 << level) + 1, Quadrature::RiemannTrapezoid)
+            IntegratedGradientsConfig::new()
+                .with_steps((1 << level) + 1)
+                .with_quadrature(Quadrature::RiemannTrapezoid)
+                .with_max_rows(Some(64))
+                .init()
+                .unwrap()
                 .attribute(&model, x.clone(), 0)
                 .unwrap()
         })

@@ -1,8 +1,10 @@
 //! Which breast-cancer features drive the shipped tabular model? Prints the top features by
-//! mean |gradient × input| over the test split, with their names.
+//! mean |attribution| over the test split, with their names, by gradient × input or by
+//! Integrated Gradients (with its completeness check, the delta).
 //!
 //! ```text
 //! cargo run -p tabular -- --device flex --top 10
+//! cargo run -p tabular -- --method integrated-gradients --steps 32
 //! ```
 
 use clap::Parser;
@@ -19,9 +21,17 @@ struct Args {
     /// How many features to show.
     #[arg(long, default_value_t = 10)]
     top: usize,
+    /// `input-x-gradient` or `integrated-gradients` (zero baseline: the mean patient, since
+    /// the features are standardised).
+    #[arg(long, default_value = "input-x-gradient")]
+    method: String,
+    /// Integration steps (integrated gradients).
+    #[arg(long, default_value_t = 50)]
+    steps: usize,
 }
 
-fn run(device: Device, top: usize) -> Result<(), Box<dyn std::error::Error>> {
+fn run(device: Device, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let top = args.top;
     let model = ember_zoo::shipped::tabular(&device)?;
     let model = |x: Tensor<2>| model.forward(x);
     let (split, _) = breast_cancer_split();
@@ -31,8 +41,28 @@ fn run(device: Device, top: usize) -> Result<(), Box<dyn std::error::Error>> {
         &device,
     );
     // Explain the "malignant" score (class 0) for every test sample.
-    let method = InputXGradientConfig::new().init()?;
-    let maps = method.attribute(&model, inputs, Target::Class(0))?;
+    let maps = match args.method.as_str() {
+        "integrated-gradients" => {
+            let ig = IntegratedGradientsConfig::new()
+                .with_steps(args.steps)
+                .init()?;
+            let maps = ig.attribute(&model, inputs, Target::Class(0))?;
+            let delta = maps.report.delta.clone().unwrap_or_default();
+            let worst = delta.iter().fold(0.0f64, |m, d| m.max(d.abs()));
+            println!(
+                "integrated gradients, {} steps: Σ attributions − (F(x) − F(0)) is at most {worst:.2e} \
+                 over the test samples",
+                args.steps
+            );
+            maps
+        }
+        "input-x-gradient" => {
+            InputXGradientConfig::new()
+                .init()?
+                .attribute(&model, inputs, Target::Class(0))?
+        }
+        other => return Err(format!("unknown method `{other}`").into()),
+    };
     let values = ember::validate::read_f64(maps.values)?;
     let d = test.features();
     let mut mean_abs = vec![0.0; d];
@@ -46,9 +76,10 @@ fn run(device: Device, top: usize) -> Result<(), Box<dyn std::error::Error>> {
     let mut order: Vec<usize> = (0..d).collect();
     order.sort_by(|&a, &b| mean_abs[b].total_cmp(&mean_abs[a]));
     println!(
-        "top {} features for the `malignant` score over {} test samples (gradient × input):",
+        "top {} features for the `malignant` score over {} test samples ({}):",
         top.min(d),
-        test.len()
+        test.len(),
+        args.method
     );
     println!("  {:<26} {:>10} {:>10}", "feature", "mean |a|", "mean a");
     let widest = mean_abs[order[0]].max(1e-12);
@@ -68,7 +99,7 @@ fn main() {
         .device
         .device()
         .map_err(Into::into)
-        .and_then(|device| run(device, args.top));
+        .and_then(|device| run(device, &args));
     if let Err(error) = result {
         eprintln!("error: {error}");
         std::process::exit(2);

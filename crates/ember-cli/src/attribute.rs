@@ -57,12 +57,23 @@ pub struct AttributeArgs {
     /// The most rows per forward+backward pass (default: 128 on CPU backends, 2048 on GPUs).
     #[arg(long)]
     pub max_rows: Option<usize>,
-    /// Noisy samples (smoothgrad).
+    /// Noisy copies of each input (smoothgrad).
     #[arg(long, default_value_t = 50)]
     pub samples: usize,
-    /// Noise level (smoothgrad).
+    /// Noise level (smoothgrad): σ as a fraction of each input's range (`--noise-scale
+    /// relative`), or σ itself (`--noise-scale absolute`).
     #[arg(long, default_value_t = 0.15)]
     pub noise: f64,
+    /// How `--noise` sets σ (smoothgrad): relative to each input's max − min, or absolute.
+    #[arg(long, value_enum, default_value = "relative")]
+    pub noise_scale: NoiseScaleName,
+    /// The statistic over the noisy copies (smoothgrad): mean (SmoothGrad), squares
+    /// (SmoothGrad²) or variance (VarGrad).
+    #[arg(long, value_enum, default_value = "mean")]
+    pub smooth_kind: SmoothKindName,
+    /// The method that smoothgrad averages over the noise.
+    #[arg(long, value_enum, default_value = "saliency")]
+    pub inner: InnerName,
     /// Random seed (smoothgrad, and the uniform baseline).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -88,9 +99,42 @@ pub enum MethodName {
     InputXGradient,
     /// Integrated gradients.
     IntegratedGradients,
-    /// SmoothGrad (not available yet).
+    /// SmoothGrad (or SmoothGrad², VarGrad with `--smooth-kind`) over `--inner`.
     #[value(name = "smoothgrad")]
     SmoothGrad,
+}
+
+/// The methods `--inner` names (the ones smoothgrad can wrap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InnerName {
+    /// The signed gradient.
+    Saliency,
+    /// The absolute gradient.
+    SaliencyAbs,
+    /// Gradient × input.
+    InputXGradient,
+    /// Integrated gradients (with `--steps`, `--quadrature`, `--baseline`, `--tolerance`).
+    IntegratedGradients,
+}
+
+/// `--smooth-kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SmoothKindName {
+    /// SmoothGrad: the mean.
+    Mean,
+    /// SmoothGrad²: the mean of squares.
+    Squares,
+    /// VarGrad: the variance.
+    Variance,
+}
+
+/// `--noise-scale`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NoiseScaleName {
+    /// σ = level · (max − min) of each input.
+    Relative,
+    /// σ = level.
+    Absolute,
 }
 
 /// The quadrature rules `--quadrature` names.
@@ -154,13 +198,6 @@ pub struct Summary {
 
 /// Runs `ember attribute`.
 pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
-    if args.method == MethodName::SmoothGrad {
-        return Err(format!(
-            "method `{}` is not available yet in this version of ember; available: \
-             saliency, saliency-abs, input-x-gradient, integrated-gradients",
-            args.method.to_possible_value().expect("named").get_name()
-        ));
-    }
     let device = args
         .device
         .device_with(args.dtype)
@@ -199,6 +236,21 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
         tolerance: args.tolerance,
         max_steps: args.max_steps,
         max_rows: args.max_rows,
+        smoothing: SmoothGradConfig::new()
+            .with_samples(args.samples)
+            .with_noise_level(args.noise)
+            .with_noise_scale(match args.noise_scale {
+                NoiseScaleName::Relative => NoiseScale::Relative,
+                NoiseScaleName::Absolute => NoiseScale::Absolute,
+            })
+            .with_kind(match args.smooth_kind {
+                SmoothKindName::Mean => SmoothKind::Mean,
+                SmoothKindName::Squares => SmoothKind::MeanOfSquares,
+                SmoothKindName::Variance => SmoothKind::Variance,
+            })
+            .with_seed(args.seed)
+            .with_max_rows(args.max_rows),
+        inner: args.inner,
     };
     let samples = input.shape[0];
     let shape = input.shape.clone();
@@ -235,7 +287,11 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
     }
     .map_err(|e| e.to_string())?;
 
-    let (values, report) = attributions;
+    let Explained {
+        values,
+        variance,
+        report,
+    } = attributions;
     let k = report.targets_per_sample.max(1);
     let (out_shape, delta_shape) = if k > 1 {
         let mut out = vec![k];
@@ -244,7 +300,10 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
     } else {
         (shape, vec![samples])
     };
-    let mut tensors = vec![("attributions", values, out_shape)];
+    let mut tensors = vec![("attributions", values, out_shape.clone())];
+    if let Some(variance) = variance {
+        tensors.push(("variance", variance, out_shape));
+    }
     if let Some(delta) = &report.delta {
         tensors.push(("delta", delta.clone(), delta_shape));
     }
@@ -270,6 +329,12 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
     }
     if let Some(converged) = &report.converged {
         metadata.insert("converged".into(), join(converged));
+    }
+    if let Some(noise) = &report.noise {
+        metadata.insert("inner".into(), noise.inner.clone());
+        metadata.insert("samples".into(), noise.samples.to_string());
+        metadata.insert("sigma".into(), join(&noise.sigma));
+        metadata.insert("seed".into(), noise.seed.to_string());
     }
     io::write_atomically(&args.out, &tensors, None, out_dtype, metadata)?;
     Ok(Summary { samples, report })
@@ -322,6 +387,15 @@ struct Method {
     tolerance: Option<f64>,
     max_steps: usize,
     max_rows: Option<usize>,
+    smoothing: SmoothGradConfig,
+    inner: InnerName,
+}
+
+/// A method's values (and, for smoothgrad, the variance over the noise) read to the host.
+struct Explained {
+    values: Vec<f64>,
+    variance: Option<Vec<f64>>,
+    report: Report,
 }
 
 impl From<QuadratureName> for Quadrature {
@@ -361,34 +435,75 @@ fn explain<const D: usize>(
     input: Tensor<D>,
     target: Target,
     method: &Method,
-) -> Result<(Vec<f64>, Report), Error> {
-    let result = match method.name {
-        MethodName::Saliency => SaliencyConfig::new()
-            .with_max_rows(method.max_rows)
-            .init()?
-            .attribute(model, input, target),
-        MethodName::SaliencyAbs => SaliencyConfig::new()
-            .with_abs(true)
-            .with_max_rows(method.max_rows)
-            .init()?
-            .attribute(model, input, target),
-        MethodName::InputXGradient => InputXGradientConfig::new()
-            .with_max_rows(method.max_rows)
-            .init()?
-            .attribute(model, input, target),
-        MethodName::IntegratedGradients => IntegratedGradientsConfig::new()
-            .with_steps(method.steps)
-            .with_quadrature(method.quadrature)
-            .with_baseline(method.baseline.clone())
-            .with_tolerance(method.tolerance)
-            .with_max_steps(method.max_steps)
-            .with_max_rows(method.max_rows)
-            .init()?
-            .attribute(model, input, target),
+) -> Result<Explained, Error> {
+    let inner = match method.name {
+        MethodName::Saliency => InnerName::Saliency,
+        MethodName::SaliencyAbs => InnerName::SaliencyAbs,
+        MethodName::InputXGradient => InnerName::InputXGradient,
+        MethodName::IntegratedGradients => InnerName::IntegratedGradients,
         MethodName::SmoothGrad => {
-            unreachable!("rejected before any work")
+            return match method.inner {
+                InnerName::Saliency => smooth(model, input, target, method, saliency(method, false)?),
+                InnerName::SaliencyAbs => smooth(model, input, target, method, saliency(method, true)?),
+                InnerName::InputXGradient => {
+                    smooth(model, input, target, method, input_x_gradient(method)?)
+                }
+                InnerName::IntegratedGradients => {
+                    smooth(model, input, target, method, integrated_gradients(method)?)
+                }
+            };
+        }
+    };
+    let result = match inner {
+        InnerName::Saliency => saliency(method, false)?.attribute(model, input, target),
+        InnerName::SaliencyAbs => saliency(method, true)?.attribute(model, input, target),
+        InnerName::InputXGradient => input_x_gradient(method)?.attribute(model, input, target),
+        InnerName::IntegratedGradients => {
+            integrated_gradients(method)?.attribute(model, input, target)
         }
     }?;
-    let values = ember::validate::read_f64(result.values)?;
-    Ok((values, result.report))
+    Ok(Explained {
+        values: ember::validate::read_f64(result.values)?,
+        variance: None,
+        report: result.report,
+    })
+}
+
+fn smooth<const D: usize, A: Attribution<D>>(
+    model: &dyn Fn(Tensor<D>) -> Tensor<2>,
+    input: Tensor<D>,
+    target: Target,
+    method: &Method,
+    inner: A,
+) -> Result<Explained, Error> {
+    let out = method.smoothing.init(inner)?.smooth(model, input, target)?;
+    Ok(Explained {
+        values: ember::validate::read_f64(out.attributions.values)?,
+        variance: Some(ember::validate::read_f64(out.variance)?),
+        report: out.attributions.report,
+    })
+}
+
+fn saliency(method: &Method, abs: bool) -> Result<Saliency, Error> {
+    SaliencyConfig::new()
+        .with_abs(abs)
+        .with_max_rows(method.max_rows)
+        .init()
+}
+
+fn input_x_gradient(method: &Method) -> Result<InputXGradient, Error> {
+    InputXGradientConfig::new()
+        .with_max_rows(method.max_rows)
+        .init()
+}
+
+fn integrated_gradients(method: &Method) -> Result<IntegratedGradients, Error> {
+    IntegratedGradientsConfig::new()
+        .with_steps(method.steps)
+        .with_quadrature(method.quadrature)
+        .with_baseline(method.baseline.clone())
+        .with_tolerance(method.tolerance)
+        .with_max_steps(method.max_steps)
+        .with_max_rows(method.max_rows)
+        .init()
 }

@@ -16,7 +16,7 @@ use ember_zoo::data::{breast_cancer_split, digits_split};
 use ember_zoo::shipped;
 use serde::Serialize;
 
-use crate::attribute::MethodName;
+use crate::attribute::{InnerName, MethodName};
 
 /// Times an attribution method on a zoo model against the raw forward+backward limit.
 #[derive(Args, Debug, Clone)]
@@ -36,6 +36,9 @@ pub struct BenchArgs {
     /// Noisy samples (smoothgrad).
     #[arg(long, default_value_t = 50)]
     pub samples: usize,
+    /// The method that smoothgrad wraps.
+    #[arg(long, value_enum, default_value = "saliency")]
+    pub inner: InnerName,
     /// The backend: flex, ndarray, wgpu or vulkan.
     #[arg(long, default_value = "flex")]
     pub device: Backend,
@@ -70,6 +73,9 @@ pub struct BenchResult {
     pub method: String,
     /// The backend.
     pub device: String,
+    /// The wrapped method (smoothgrad).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inner: Option<String>,
     /// Samples per call.
     pub batch: usize,
     /// Integration steps.
@@ -195,40 +201,52 @@ fn measure<const D: usize>(
 ) -> Result<BenchResult, String> {
     let (x, labels) = inputs::<D>(args.model, args.batch, device);
     let err = |e: Error| e.to_string();
-    let points = match args.method {
-        MethodName::IntegratedGradients => args.steps,
-        MethodName::SmoothGrad => {
-            return Err("method `smoothgrad` is not available yet in this version of ember".into());
-        }
+    let points = match (args.method, args.inner) {
+        (MethodName::IntegratedGradients, _) => args.steps,
+        (MethodName::SmoothGrad, InnerName::IntegratedGradients) => args.samples * args.steps,
+        (MethodName::SmoothGrad, _) => args.samples,
         _ => 1,
     };
+    let saliency = |abs: bool| SaliencyConfig::new().with_abs(abs).with_max_rows(args.max_rows);
+    let input_x_gradient = InputXGradientConfig::new().with_max_rows(args.max_rows);
+    let integrated_gradients = IntegratedGradientsConfig::new()
+        .with_steps(args.steps)
+        .with_max_rows(args.max_rows);
+    let smooth = SmoothGradConfig::new()
+        .with_samples(args.samples)
+        .with_max_rows(args.max_rows);
     let call = || -> Result<Report, String> {
         let target = Target::PerSample(labels.clone());
-        let report = match args.method {
-            MethodName::Saliency | MethodName::SaliencyAbs => SaliencyConfig::new()
-                .with_abs(args.method == MethodName::SaliencyAbs)
-                .with_max_rows(args.max_rows)
+        let x = x.clone();
+        let out = match (args.method, args.inner) {
+            (MethodName::Saliency | MethodName::SaliencyAbs, _) => saliency(
+                args.method == MethodName::SaliencyAbs,
+            )
+            .init()
+            .and_then(|m| m.attribute(model, x, target)),
+            (MethodName::InputXGradient, _) => input_x_gradient
                 .init()
-                .map_err(err)?
-                .attribute(model, x.clone(), target)
-                .map_err(err)?,
-            MethodName::InputXGradient => InputXGradientConfig::new()
-                .with_max_rows(args.max_rows)
+                .and_then(|m| m.attribute(model, x, target)),
+            (MethodName::IntegratedGradients, _) => integrated_gradients
                 .init()
-                .map_err(err)?
-                .attribute(model, x.clone(), target)
-                .map_err(err)?,
-            MethodName::IntegratedGradients => IntegratedGradientsConfig::new()
-                .with_steps(args.steps)
-                .with_max_rows(args.max_rows)
+                .and_then(|m| m.attribute(model, x, target)),
+            (MethodName::SmoothGrad, InnerName::Saliency | InnerName::SaliencyAbs) => {
+                saliency(args.inner == InnerName::SaliencyAbs)
+                    .init()
+                    .and_then(|inner| smooth.init(inner))
+                    .and_then(|m| m.attribute(model, x, target))
+            }
+            (MethodName::SmoothGrad, InnerName::InputXGradient) => input_x_gradient
                 .init()
-                .map_err(err)?
-                .attribute(model, x.clone(), target)
-                .map_err(err)?,
-            MethodName::SmoothGrad => unreachable!("rejected above"),
-        };
-        // Reading the values forces the whole computation on asynchronous backends.
-        Ok(report.report)
+                .and_then(|inner| smooth.init(inner))
+                .and_then(|m| m.attribute(model, x, target)),
+            (MethodName::SmoothGrad, InnerName::IntegratedGradients) => integrated_gradients
+                .init()
+                .and_then(|inner| smooth.init(inner))
+                .and_then(|m| m.attribute(model, x, target)),
+        }
+        .map_err(err)?;
+        Ok(out.report)
     };
     let kernel = GradientKernel::new()
         .with_max_rows_opt(args.max_rows)
@@ -280,6 +298,7 @@ fn result(
         model: args.model.to_string(),
         method: name(args.method),
         device: args.device.to_string(),
+        inner: (args.method == MethodName::SmoothGrad).then(|| name_of(args.inner)),
         batch: args.batch,
         steps: args.steps,
         samples: args.samples,
@@ -339,6 +358,8 @@ fn run_rss(args: &BenchArgs) -> Result<(), String> {
             &steps.to_string(),
             "--samples",
             &args.samples.to_string(),
+            "--inner",
+            &name_of(args.inner),
             "--device",
             &args.device.to_string(),
             "--rss-child",
@@ -393,9 +414,14 @@ fn run_rss(args: &BenchArgs) -> Result<(), String> {
 
 /// The name `--method` takes for `method`.
 fn name(method: MethodName) -> String {
-    method
+    name_of(method)
+}
+
+/// The name of a command-line choice.
+fn name_of(value: impl ValueEnum) -> String {
+    value
         .to_possible_value()
-        .expect("every method has a name")
+        .expect("every choice has a name")
         .get_name()
         .to_string()
 }

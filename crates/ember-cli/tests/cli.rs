@@ -223,10 +223,14 @@ fn bad_requests_exit_2_with_one_line() {
         &run(&["--model", "mlp", "--method", "saliency", "--target", "file"]),
         "no tensor named `targets`",
     );
-    assert_one_line_error(
-        &run(&["--model", "mlp", "--method", "smoothgrad"]),
-        "not available yet",
-    );
+    let smooth = |extra: &[&str]| {
+        let mut args = vec!["--model", "mlp", "--method", "smoothgrad"];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    assert_one_line_error(&smooth(&["--samples", "0"]), "samples");
+    assert_one_line_error(&smooth(&["--noise=-0.5"]), "noise_level");
+    assert_one_line_error(&smooth(&["--noise", "inf"]), "noise_level");
     let ig = |extra: &[&str]| {
         let mut args = vec!["--model", "mlp", "--method", "integrated-gradients"];
         args.extend_from_slice(extra);
@@ -374,6 +378,81 @@ fn integrated_gradients_writes_delta_and_a_target_axis_for_several_classes() {
     let metadata = metadata.metadata().clone().unwrap();
     assert_eq!(metadata["converged"], "true,true,true");
     assert_eq!(metadata["steps"].split(',').count(), 3);
+}
+
+#[test]
+fn smoothgrad_writes_its_variance_and_matches_the_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, labels) = digits(2);
+    let targets: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
+    let inputs = write_inputs(dir.path(), &x, &[2, 64], Some(&targets));
+    let out_file = dir.path().join("smooth.safetensors");
+    let out = ember(&[
+        "attribute",
+        "--model",
+        "mlp",
+        "--inputs",
+        path(&inputs),
+        "--method",
+        "smoothgrad",
+        "--inner",
+        "integrated-gradients",
+        "--steps",
+        "8",
+        "--samples",
+        "6",
+        "--noise",
+        "0.2",
+        "--smooth-kind",
+        "squares",
+        "--seed",
+        "3",
+        "--target",
+        "file",
+        "--out",
+        path(&out_file),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (shape, values) = read_named(&out_file, "attributions");
+    assert_eq!(shape, vec![2, 64]);
+    let (variance_shape, variance) = read_named(&out_file, "variance");
+    assert_eq!(variance_shape, vec![2, 64]);
+    let bytes = std::fs::read(&out_file).unwrap();
+    let (_, metadata) = SafeTensors::read_metadata(&bytes).unwrap();
+    let metadata = metadata.metadata().clone().unwrap();
+    assert_eq!(metadata["method"], "smoothgrad-squared");
+    assert_eq!(metadata["inner"], "integrated-gradients");
+    assert_eq!(metadata["samples"], "6");
+
+    let device = Device::flex();
+    let model = ember_zoo::shipped::mlp(&device).unwrap();
+    let input = Tensor::<2>::from_data(TensorData::new(x.clone(), [2, 64]), &device);
+    let lib = SmoothGradConfig::new()
+        .with_samples(6)
+        .with_noise_level(0.2)
+        .with_kind(SmoothKind::MeanOfSquares)
+        .with_seed(3)
+        .init(
+            IntegratedGradientsConfig::new()
+                .with_steps(8)
+                .init()
+                .unwrap(),
+        )
+        .unwrap()
+        .smooth(&|t: Tensor<2>| model.forward(t), input, labels)
+        .unwrap();
+    let close = |a: &[f64], b: Tensor<2>| {
+        let b = ember::validate::read_f64(b).unwrap();
+        a.iter()
+            .zip(&b)
+            .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+    };
+    assert!(close(&values, lib.attributions.values) < 1e-6);
+    assert!(close(&variance, lib.variance) < 1e-6);
 }
 
 #[test]

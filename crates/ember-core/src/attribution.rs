@@ -94,6 +94,9 @@ pub struct Report {
     /// Whether each sample reached the requested tolerance (adaptive Integrated Gradients).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub converged: Option<Vec<bool>>,
+    /// The noise of a noise tunnel (SmoothGrad, SmoothGrad², VarGrad).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<NoiseReport>,
     /// Rows evaluated by the model (forward evaluations), in all passes.
     pub model_evaluations: usize,
     /// Forward+backward passes (`backward()` calls).
@@ -120,6 +123,7 @@ impl Report {
             delta: None,
             steps: None,
             converged: None,
+            noise: None,
             model_evaluations: stats.rows,
             passes: stats.passes,
             rows_per_pass: stats.max_rows_per_pass,
@@ -150,5 +154,31 @@ impl Report {
     pub fn with_extra_evaluations(mut self, rows: usize) -> Self {
         self.model_evaluations += rows;
         self
+    }
+}
+
+/// The noise of a noise tunnel (SmoothGrad and its variants), in its [`Report`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct NoiseReport {
+    /// The wrapped method's name, e.g. `"saliency"`.
+    pub inner: String,
+    /// The noisy copies of each sample.
+    pub samples: usize,
+    /// The noise's standard deviation for each input sample.
+    pub sigma: Vec<f64>,
+    /// The seed of the noise.
+    pub seed: u64,
+}
+
+impl NoiseReport {
+    /// A noise report: the inner method, the copies per sample, `σ` per sample and the seed.
+    pub fn new(inner: impl Into<String>, samples: usize, sigma: Vec<f64>, seed: u64) -> Self {
+        Self {
+            inner: inner.into(),
+            samples,
+            sigma,
+            seed,
+        }
     }
 }

@@ -11,7 +11,7 @@ pub mod rng;
 pub mod target;
 pub mod validate;
 
-pub use attribution::{Attribution, Attributions, Report};
+pub use attribution::{Attribution, Attributions, NoiseReport, Report};
 pub use baseline::Baseline;
 pub use error::Error;
 pub use kernel::{

@@ -37,13 +37,14 @@ pub struct ReadmeQuickStart;
 
 pub use burn;
 pub use ember_core::{
-    Accumulators, Attribution, Attributions, Baseline, Block, Error, GradientKernel, KernelOutput,
+    Accumulators, Attribution, Attributions, Baseline, NoiseReport, Block, Error, GradientKernel, KernelOutput,
     KernelStats, Model, Moments, Plan, Quadrature, Report, Result, RowTargets, Target, baseline,
     kernel, quadrature, rng, validate,
 };
 pub use ember_methods::{
     InputXGradient, InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig, Saliency,
-    SaliencyConfig, input_x_gradient, integrated_gradients, saliency,
+    SaliencyConfig, NoiseScale, SmoothGrad, SmoothGradConfig, SmoothKind, Smoothed,
+    input_x_gradient, integrated_gradients, saliency, smooth_grad,
 };
 
 /// Everything most programs need: `use ember::prelude::*;`.
@@ -54,7 +55,7 @@ pub mod prelude {
     };
     pub use ember_methods::{
         InputXGradient, InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig,
-        Saliency, SaliencyConfig,
+        NoiseScale, Saliency, SaliencyConfig, SmoothGrad, SmoothGradConfig, SmoothKind,
     };
 
     pub use burn::tensor::{Device, Tensor};

@@ -1,0 +1,404 @@
+//! SmoothGrad, SmoothGrad² and VarGrad: any attribution method averaged over noisy copies of
+//! the input (a noise tunnel).
+//!
+//! - SmoothGrad: Smilkov, Thorat, Kim, Viégas and Wattenberg, *SmoothGrad: removing noise by
+//!   adding noise*, 2017. <https://arxiv.org/abs/1706.03825>
+//! - SmoothGrad² (the mean of squares): Hooker, Erhan, Kindermans and Kim, *A Benchmark for
+//!   Interpretability Methods in Deep Neural Networks*, 2019. <https://arxiv.org/abs/1806.10758>
+//! - VarGrad (the variance): Adebayo, Gilmer, Goodfellow and Kim, *Local Explanation Methods
+//!   for Deep Neural Networks Lack Sensitivity to Parameter Values*, 2018.
+//!   <https://arxiv.org/abs/1810.03292>
+#![cfg_attr(
+    doc,
+    doc = r#"$$\hat\phi(x) = \frac{1}{S}\sum_{s=1}^{S} \phi(x + \varepsilon_s), \qquad \hat\phi^{(2)}(x) = \frac{1}{S}\sum_{s} \phi(x + \varepsilon_s)^2, \qquad \widehat{\mathrm{Var}}(x) = \hat\phi^{(2)}(x) - \hat\phi(x)^2, \qquad \varepsilon_s \sim \mathcal N(0, \sigma^2 I)$$"#
+)]
+//!
+//! Plain text: `mean_s phi(x + e_s)`, `mean_s phi(x + e_s)²` and their difference (the
+//! population variance over the `S` samples), with `e_s ~ N(0, σ²)` element-wise, where `phi`
+//! is the wrapped (inner) method.
+//!
+//! The noise scale `σ` is relative by default: `σ = level · (max(x) − min(x))` for each input
+//! sample, as in the paper, PAIR's saliency library and Zennit (level 0.15). With
+//! [`NoiseScale::Absolute`], `σ = level` (Captum's `stdevs`).
+//!
+//! The noise is drawn on the host from a seeded generator, in the order (noise sample, input
+//! sample, element), so a seed gives the same noise on every device and for every
+//! `max_rows`. The noisy copies are stacked into batches of about `max_rows` copies, and
+//! each batch is ONE call of the inner method: its plan (one point per copy for saliency, the
+//! copies × steps path points for Integrated Gradients) streams through ember's kernel in
+//! blocks, so memory grows with `max_rows`, not with samples × steps. The mean, mean of
+//! squares and variance are folded batch by batch (Chan et al.'s pairwise update, stable
+//! where `E[φ²] − E[φ]²` would cancel).
+
+use burn::config::Config;
+use burn::tensor::{Tensor, TensorData};
+use ember_core::kernel::default_max_rows;
+use ember_core::attribution::NoiseReport;
+use ember_core::rng::SplitMix64;
+use ember_core::validate::{check_input, read_f64};
+use ember_core::{
+    Attribution, Attributions, Error, GradientKernel, KernelStats, Model, Report, Result, Target,
+};
+use serde::{Deserialize, Serialize};
+
+/// Which statistic of the inner attributions over the noise [`SmoothGrad`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum SmoothKind {
+    /// SmoothGrad: the mean `E[φ(x + ε)]`.
+    #[default]
+    Mean,
+    /// SmoothGrad²: the mean of squares `E[φ(x + ε)²]`.
+    MeanOfSquares,
+    /// VarGrad: the (population) variance `E[φ²] − E[φ]²`.
+    Variance,
+}
+
+impl SmoothKind {
+    /// The name of the method with this statistic, as in reports: `smoothgrad`,
+    /// `smoothgrad-squared` or `vargrad`.
+    pub fn method_name(self) -> &'static str {
+        match self {
+            SmoothKind::Mean => "smoothgrad",
+            SmoothKind::MeanOfSquares => "smoothgrad-squared",
+            SmoothKind::Variance => "vargrad",
+        }
+    }
+}
+
+/// How [`SmoothGradConfig::noise_level`] sets the noise's standard deviation `σ`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum NoiseScale {
+    /// `σ = level · (max − min)` of each input sample (the paper's convention).
+    #[default]
+    Relative,
+    /// `σ = level` for every sample (Captum's `stdevs`).
+    Absolute,
+}
+
+/// Hyper-parameters of [`SmoothGrad`].
+///
+/// The defaults are the paper's: 50 samples, noise level 0.15 relative to each input's range.
+#[derive(Config, Debug)]
+pub struct SmoothGradConfig {
+    /// The statistic returned: SmoothGrad (mean), SmoothGrad² or VarGrad.
+    #[config(default = "SmoothKind::Mean")]
+    pub kind: SmoothKind,
+    /// The number of noisy copies of each input, `S`.
+    #[config(default = 50)]
+    pub samples: usize,
+    /// The noise level: a fraction of each input's range, or `σ` itself (see `noise_scale`).
+    #[config(default = 0.15)]
+    pub noise_level: f64,
+    /// Whether `noise_level` is relative to each input's range or absolute.
+    #[config(default = "NoiseScale::Relative")]
+    pub noise_scale: NoiseScale,
+    /// The seed of the noise: the same seed on the same device gives the same result.
+    #[config(default = 0)]
+    pub seed: u64,
+    /// About how many noisy copies (times the batch) go into one call of the inner method;
+    /// `None` uses the device's rows per pass ([`default_max_rows`]). It bounds the memory
+    /// of the noisy copies and of the inner method's accumulators.
+    #[config(default = "None")]
+    pub max_rows: Option<usize>,
+}
+
+impl SmoothGradConfig {
+    /// Checks the configuration and wraps `inner`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for 0 samples, a negative or non-finite noise level, or
+    /// `max_rows` of `Some(0)`.
+    pub fn init<A>(&self, inner: A) -> Result<SmoothGrad<A>> {
+        if self.samples == 0 {
+            return Err(Error::InvalidConfig {
+                name: "samples",
+                value: "0".into(),
+                expected: "at least 1 noisy sample",
+            });
+        }
+        if !(self.noise_level.is_finite() && self.noise_level >= 0.0) {
+            return Err(Error::InvalidConfig {
+                name: "noise_level",
+                value: self.noise_level.to_string(),
+                expected: "a finite number ≥ 0",
+            });
+        }
+        // Reuse the kernel's check of `max_rows`.
+        GradientKernel::new().with_max_rows_opt(self.max_rows)?;
+        Ok(SmoothGrad {
+            inner,
+            kind: self.kind,
+            samples: self.samples,
+            noise_level: self.noise_level,
+            noise_scale: self.noise_scale,
+            seed: self.seed,
+            max_rows: self.max_rows,
+        })
+    }
+}
+
+/// SmoothGrad (Smilkov et al. 2017), SmoothGrad² and VarGrad (Adebayo et al. 2018) over any
+/// inner attribution method. Build it with [`SmoothGradConfig::init`].
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use ember_core::Attribution;
+/// use ember_methods::{SaliencyConfig, SmoothGradConfig, SmoothKind};
+///
+/// let device = Device::flex();
+/// // F(x) = x1² + x2²: the gradient 2x is noisy, its mean over the noise is 2x.
+/// let model = |x: Tensor<2>| (x.clone() * x).sum_dim(1);
+/// let x = Tensor::<2>::from_floats([[1.0, -1.0]], &device);
+/// let smooth = SmoothGradConfig::new()
+///     .with_samples(2000)
+///     .with_kind(SmoothKind::Mean)
+///     .init(SaliencyConfig::new().init()?)?;
+/// let out = smooth.attribute(&model, x, 0)?;
+/// let values = out.values.to_data().try_to_vec::<f32>().unwrap();
+/// assert!((values[0] - 2.0).abs() < 0.1 && (values[1] + 2.0).abs() < 0.1);
+/// # Ok::<(), ember_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct SmoothGrad<A> {
+    inner: A,
+    kind: SmoothKind,
+    samples: usize,
+    noise_level: f64,
+    noise_scale: NoiseScale,
+    seed: u64,
+    max_rows: Option<usize>,
+}
+
+/// Every statistic of a [`SmoothGrad`] run (see [`SmoothGrad::smooth`]).
+#[derive(Debug, Clone)]
+pub struct Smoothed<const D: usize> {
+    /// The statistic of the configured [`SmoothKind`], with the report.
+    pub attributions: Attributions<D>,
+    /// The mean of the inner attributions over the noise (SmoothGrad).
+    pub mean: Tensor<D>,
+    /// The mean of their squares (SmoothGrad²).
+    pub mean_of_squares: Tensor<D>,
+    /// Their population variance over the samples (VarGrad); divide by the samples for the
+    /// variance of the mean's estimate.
+    pub variance: Tensor<D>,
+}
+
+impl<A> SmoothGrad<A> {
+    /// The wrapped method.
+    pub fn inner(&self) -> &A {
+        &self.inner
+    }
+
+    /// The noise's standard deviation for each sample of `input`: `level · (max − min)` of the
+    /// sample (relative), or `level` (absolute).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Backend`] if the input cannot be read.
+    pub fn sigmas<const D: usize>(&self, input: &Tensor<D>) -> Result<Vec<f64>> {
+        let batch = input.dims()[0];
+        match self.noise_scale {
+            NoiseScale::Absolute => Ok(vec![self.noise_level; batch]),
+            NoiseScale::Relative => {
+                let flat: Tensor<2> = input.clone().without_autodiff().reshape([batch as i64, -1]);
+                let max = read_f64(flat.clone().max_dim(1))?;
+                let min = read_f64(flat.min_dim(1))?;
+                Ok(max
+                    .iter()
+                    .zip(&min)
+                    .map(|(hi, lo)| self.noise_level * (hi - lo))
+                    .collect())
+            }
+        }
+    }
+
+    /// The noisy copies of `input` that the method explains: `[samples · batch, ...]`,
+    /// noise-major (copy `s` of sample `b` is row `s · batch + b`). For reproducing a run;
+    /// [`attribute`](Attribution::attribute) builds them a batch at a time instead.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Backend`] if the input cannot be read.
+    pub fn noisy_inputs<const D: usize>(&self, input: &Tensor<D>) -> Result<Tensor<D>> {
+        let sigmas = self.sigmas(input)?;
+        let mut noise = Noise::new(self.seed, read_f64(input.clone())?, sigmas);
+        Ok(noise.next_copies(self.samples, input))
+    }
+
+    /// Runs the inner method over the noise and returns every statistic (the mean, the mean
+    /// of squares and the variance of the inner attributions), e.g. to judge the noise of the
+    /// estimate.
+    ///
+    /// # Arguments
+    ///
+    /// As [`Attribution::attribute`]: `Predicted` is resolved at the clean input, and every
+    /// noisy copy is explained for its sample's target(s).
+    ///
+    /// # Shapes
+    ///
+    /// Every tensor has the input's shape (`[k · batch, ...]` with [`Target::Classes`] of `k`
+    /// classes, target-major).
+    ///
+    /// # Errors
+    ///
+    /// The input's and the target's errors (as every method), and any error of the inner
+    /// method on the noisy copies.
+    pub fn smooth<const D: usize, M: Model<D> + ?Sized>(
+        &self,
+        model: &M,
+        input: Tensor<D>,
+        target: impl Into<Target>,
+    ) -> Result<Smoothed<D>>
+    where
+        A: Attribution<D>,
+    {
+        let batch = check_input(&input)?;
+        let input = input.without_autodiff();
+        let target = target.into();
+        let per_sample = target.per_sample();
+        // The targets at the clean input (which resolves `Predicted`) and `F(x)`.
+        let kernel = GradientKernel::new().with_max_rows_opt(self.max_rows)?;
+        let (targets, scores) = kernel.evaluate(model, input.clone(), &target.rows(batch)?)?;
+        let copies_per_call =
+            (self.max_rows.unwrap_or_else(|| default_max_rows(&input.device())) / batch).max(1);
+
+        let sigmas = self.sigmas(&input)?;
+        let mut noise = Noise::new(self.seed, read_f64(input.clone())?, sigmas.clone());
+        let mut moments: Option<Moments<D>> = None;
+        let mut stats = KernelStats::default();
+        let mut inner_name = String::new();
+        let mut done = 0;
+        while done < self.samples {
+            let copies = copies_per_call.min(self.samples - done);
+            let noisy = noise.next_copies(copies, &input);
+            let inner_target = match &target {
+                Target::Classes(classes) => Target::Classes(classes.clone()),
+                _ => Target::PerSample(targets.repeat(copies)),
+            };
+            let out = self.inner.attribute(model, noisy, inner_target)?;
+            stats.merge(KernelStats {
+                rows: out.report.model_evaluations,
+                passes: out.report.passes,
+                max_rows_per_pass: out.report.rows_per_pass,
+            });
+            inner_name = out.report.method;
+            // [k · copies · batch, ...] target-major, noise-major within a target.
+            let group = Moments::of(out.values, per_sample, copies, batch);
+            moments = Some(match moments {
+                Some(acc) => acc.merge(group),
+                None => group,
+            });
+            done += copies;
+        }
+        let moments = moments.expect("samples ≥ 1 made at least one call");
+        let variance = moments.m2 / self.samples as f64;
+        let mean_of_squares = variance.clone() + moments.mean.clone() * moments.mean.clone();
+        let values = match self.kind {
+            SmoothKind::Mean => moments.mean.clone(),
+            SmoothKind::MeanOfSquares => mean_of_squares.clone(),
+            SmoothKind::Variance => variance.clone(),
+        };
+        let mut report = Report::new(self.kind.method_name(), targets, scores, stats)
+            .with_targets_per_sample(per_sample)
+            // The inner calls' rows, and the forward pass at the clean input.
+            .with_extra_evaluations(batch);
+        report.noise = Some(NoiseReport::new(
+            inner_name,
+            self.samples,
+            sigmas,
+            self.seed,
+        ));
+        Ok(Smoothed {
+            attributions: Attributions { values, report },
+            mean: moments.mean,
+            mean_of_squares,
+            variance,
+        })
+    }
+}
+
+impl<const D: usize, A: Attribution<D>> Attribution<D> for SmoothGrad<A> {
+    fn attribute<M: Model<D> + ?Sized>(
+        &self,
+        model: &M,
+        input: Tensor<D>,
+        target: impl Into<Target>,
+    ) -> Result<Attributions<D>> {
+        Ok(self.smooth(model, input, target)?.attributions)
+    }
+}
+
+/// The seeded noise stream: copy after copy, sample after sample, element after element.
+struct Noise {
+    rng: SplitMix64,
+    input: Vec<f64>,
+    sigmas: Vec<f64>,
+}
+
+impl Noise {
+    fn new(seed: u64, input: Vec<f64>, sigmas: Vec<f64>) -> Self {
+        Self {
+            rng: SplitMix64::new(seed),
+            input,
+            sigmas,
+        }
+    }
+
+    /// The next `copies` noisy copies of the batch, `[copies · batch, ...]` noise-major.
+    fn next_copies<const D: usize>(&mut self, copies: usize, like: &Tensor<D>) -> Tensor<D> {
+        let batch = self.sigmas.len();
+        let per_sample = self.input.len() / batch;
+        let mut values = Vec::with_capacity(copies * self.input.len());
+        for _ in 0..copies {
+            for (sample, &sigma) in self.sigmas.iter().enumerate() {
+                let x = &self.input[sample * per_sample..(sample + 1) * per_sample];
+                values.extend(x.iter().map(|&v| v + sigma * self.rng.next_normal()));
+            }
+        }
+        let mut shape = like.dims();
+        shape[0] = copies * batch;
+        Tensor::from_data(TensorData::new(values, shape), &like.device())
+    }
+}
+
+/// The running mean and sum of squared deviations `M2` of the inner attributions over the
+/// copies seen so far, `[k · batch, ...]`.
+struct Moments<const D: usize> {
+    count: usize,
+    mean: Tensor<D>,
+    m2: Tensor<D>,
+}
+
+impl<const D: usize> Moments<D> {
+    /// The moments of one call's values, `[k · copies · batch, ...]` (target-major, then
+    /// noise-major).
+    fn of(values: Tensor<D>, k: usize, copies: usize, batch: usize) -> Self {
+        let mut shape = values.dims();
+        let features = shape[1..].iter().product::<usize>();
+        let grouped: Tensor<3> = values.reshape([k, copies, batch * features]);
+        let mean = grouped.clone().mean_dim(1);
+        let deviation = grouped - mean.clone();
+        let m2 = (deviation.clone() * deviation).sum_dim(1);
+        shape[0] = k * batch;
+        Self {
+            count: copies,
+            mean: mean.reshape(shape),
+            m2: m2.reshape(shape),
+        }
+    }
+
+    /// Chan, Golub and LeVeque's pairwise update of the mean and `M2`.
+    fn merge(self, other: Self) -> Self {
+        let (n_a, n_b) = (self.count as f64, other.count as f64);
+        let n = n_a + n_b;
+        let delta = other.mean - self.mean.clone();
+        Self {
+            count: self.count + other.count,
+            mean: self.mean + delta.clone() * (n_b / n),
+            m2: self.m2 + other.m2 + delta.clone() * delta * (n_a * n_b / n),
+        }
+    }
+}

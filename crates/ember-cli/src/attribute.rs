@@ -443,8 +443,12 @@ fn explain<const D: usize>(
         MethodName::IntegratedGradients => InnerName::IntegratedGradients,
         MethodName::SmoothGrad => {
             return match method.inner {
-                InnerName::Saliency => smooth(model, input, target, method, saliency(method, false)?),
-                InnerName::SaliencyAbs => smooth(model, input, target, method, saliency(method, true)?),
+                InnerName::Saliency => {
+                    smooth(model, input, target, method, saliency(method, false)?)
+                }
+                InnerName::SaliencyAbs => {
+                    smooth(model, input, target, method, saliency(method, true)?)
+                }
                 InnerName::InputXGradient => {
                     smooth(model, input, target, method, input_x_gradient(method)?)
                 }

@@ -207,7 +207,11 @@ fn measure<const D: usize>(
         (MethodName::SmoothGrad, _) => args.samples,
         _ => 1,
     };
-    let saliency = |abs: bool| SaliencyConfig::new().with_abs(abs).with_max_rows(args.max_rows);
+    let saliency = |abs: bool| {
+        SaliencyConfig::new()
+            .with_abs(abs)
+            .with_max_rows(args.max_rows)
+    };
     let input_x_gradient = InputXGradientConfig::new().with_max_rows(args.max_rows);
     let integrated_gradients = IntegratedGradientsConfig::new()
         .with_steps(args.steps)
@@ -219,11 +223,11 @@ fn measure<const D: usize>(
         let target = Target::PerSample(labels.clone());
         let x = x.clone();
         let out = match (args.method, args.inner) {
-            (MethodName::Saliency | MethodName::SaliencyAbs, _) => saliency(
-                args.method == MethodName::SaliencyAbs,
-            )
-            .init()
-            .and_then(|m| m.attribute(model, x, target)),
+            (MethodName::Saliency | MethodName::SaliencyAbs, _) => {
+                saliency(args.method == MethodName::SaliencyAbs)
+                    .init()
+                    .and_then(|m| m.attribute(model, x, target))
+            }
             (MethodName::InputXGradient, _) => input_x_gradient
                 .init()
                 .and_then(|m| m.attribute(model, x, target)),

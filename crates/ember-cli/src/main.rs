@@ -1,6 +1,7 @@
 //! The `ember` command line.
 //!
 //! ```text
+//! ember compare                      # every method on 16 digits, every metric, report/
 //! ember sample --model cnn --count 8 --out digits.safetensors
 //! ember attribute --model cnn --inputs digits.safetensors --method saliency --out maps.safetensors
 //! ember bench --model mlp --method integrated-gradients --json
@@ -9,7 +10,9 @@
 
 mod attribute;
 mod bench;
+mod compare;
 mod io;
+mod methods;
 mod sample;
 mod train;
 
@@ -27,6 +30,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Compares every method on a zoo model's test examples: metrics, heatmaps, an HTML report.
+    Compare(compare::CompareArgs),
     /// Attributions of a zoo model for inputs in a safetensors file.
     Attribute(attribute::AttributeArgs),
     /// Times a method against the raw forward+backward limit (or its peak memory).
@@ -63,6 +68,7 @@ fn main() -> ExitCode {
             );
         }),
         Command::Bench(args) => bench::run(args),
+        Command::Compare(args) => compare::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Train(args) => train::run(args),
     };

@@ -606,3 +606,137 @@ fn sample_then_attribute_as_in_the_readme() {
     );
     assert_eq!(metadata["method"], "saliency");
 }
+
+#[test]
+fn compare_writes_a_report_whose_numbers_are_the_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("my report");
+    // A user's path with markup in it, shown on the page (as the weights file).
+    let weights = dir.path().join("<b>tabular & \"co\".safetensors");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../ember-zoo/weights/tabular.safetensors"
+        ),
+        &weights,
+    )
+    .unwrap();
+    let out = ember(&[
+        "compare",
+        "--model",
+        "tabular",
+        "--weights",
+        path(&weights),
+        "--examples",
+        "4",
+        "--methods",
+        "saliency,integrated-gradients,vargrad",
+        "--steps",
+        "8",
+        "--samples",
+        "4",
+        "--perturbations",
+        "2",
+        "--curve-steps",
+        "5",
+        "--out",
+        path(&out_dir),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("deletion AUC") && stdout.contains("vargrad"),
+        "{stdout}"
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["schema"], 1);
+    assert_eq!(json["settings"]["model"], "tabular");
+    assert_eq!(json["examples"].as_array().unwrap().len(), 4);
+    let methods = json["methods"].as_array().unwrap();
+    let names: Vec<&str> = methods
+        .iter()
+        .map(|m| m["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["saliency", "integrated-gradients", "vargrad"]);
+    for m in methods {
+        assert_eq!(m["deletion"]["fractions"].as_array().unwrap().len(), 5);
+        assert_eq!(m["max_sensitivity"].as_array().unwrap().len(), 4);
+        assert_eq!(m["sanity"]["layers"], serde_json::json!(["2", "0"]));
+    }
+    // Only the path method has a completeness figure.
+    assert!(methods[0]["completeness"].is_null());
+    assert!(methods[1]["completeness"]["mean_abs_delta"].is_number());
+    let matrix = json["rank_agreement"]["matrix"].as_array().unwrap();
+    assert_eq!(matrix.len(), 3);
+    assert_eq!(matrix[0][0], 1.0);
+    assert_eq!(matrix[0][1], matrix[1][0]);
+
+    // The page shows the JSON's numbers, escapes its strings and links files that exist.
+    let html = std::fs::read_to_string(out_dir.join("index.html")).unwrap();
+    assert!(html.contains("id=\"metrics\""));
+    let auc = methods[1]["deletion"]["auc"].as_f64().unwrap();
+    assert!(
+        html.contains(&ember_viz::format_number(auc)),
+        "deletion AUC {auc}"
+    );
+    assert!(!html.contains("<b>tabular"));
+    assert!(html.contains("&lt;b&gt;tabular &amp; &quot;co&quot;.safetensors"));
+    for file in json["files"].as_array().unwrap() {
+        assert!(out_dir.join(file.as_str().unwrap()).is_file(), "{file}");
+    }
+    // The tabular model's features are named in its bar charts.
+    let names = ember_zoo::data::breast_cancer_split().0.test.feature_names;
+    assert!(
+        names.iter().filter(|n| html.contains(n.as_str())).count() >= 10,
+        "feature names in the bar charts"
+    );
+
+    // --json prints the same document.
+    let out = ember(&[
+        "compare",
+        "--model",
+        "mlp",
+        "--examples",
+        "2",
+        "--methods",
+        "saliency",
+        "--perturbations",
+        "2",
+        "--json",
+        "--out",
+        path(&dir.path().join("json")),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["methods"][0]["method"], "saliency");
+    assert!(dir.path().join("json/grid.png").is_file());
+}
+
+#[test]
+fn compare_rejects_bad_requests_with_one_line() {
+    let run = |extra: &[&str]| {
+        let mut args = vec!["compare", "--out", "/nonexistent-ember-test/report"];
+        args.extend_from_slice(extra);
+        ember(&args)
+    };
+    assert_one_line_error(&run(&["--examples", "0"]), "--examples");
+    assert_one_line_error(&run(&["--examples", "100000"]), "out of range");
+    assert_one_line_error(&run(&["--replacement", "purple"]), "not a replacement");
+    assert_one_line_error(
+        &run(&["--model", "tabular", "--replacement", "blur:1"]),
+        "blur",
+    );
+    assert_one_line_error(&run(&["--radius", "0"]), "radius");
+    assert_one_line_error(&run(&["--sanity-threshold", "2"]), "threshold");
+}

@@ -32,8 +32,8 @@
 
 use burn::config::Config;
 use burn::tensor::{Tensor, TensorData};
-use ember_core::kernel::default_max_rows;
 use ember_core::attribution::NoiseReport;
+use ember_core::kernel::default_max_rows;
 use ember_core::rng::SplitMix64;
 use ember_core::validate::{check_input, read_f64};
 use ember_core::{
@@ -262,8 +262,11 @@ impl<A> SmoothGrad<A> {
         // The targets at the clean input (which resolves `Predicted`) and `F(x)`.
         let kernel = GradientKernel::new().with_max_rows_opt(self.max_rows)?;
         let (targets, scores) = kernel.evaluate(model, input.clone(), &target.rows(batch)?)?;
-        let copies_per_call =
-            (self.max_rows.unwrap_or_else(|| default_max_rows(&input.device())) / batch).max(1);
+        let copies_per_call = (self
+            .max_rows
+            .unwrap_or_else(|| default_max_rows(&input.device()))
+            / batch)
+            .max(1);
 
         let sigmas = self.sigmas(&input)?;
         let mut noise = Noise::new(self.seed, read_f64(input.clone())?, sigmas.clone());

@@ -11,10 +11,12 @@
 //!   or mis-shaped tensor is an error naming it), saving in the same layout, and the shipped
 //!   weights.
 //! - [`train`]: seeded Adam + cross-entropy training.
+//! - [`randomize`]: re-initialising layers, for the model-randomisation sanity check.
 
 pub mod data;
 pub mod error;
 pub mod models;
+pub mod randomize;
 pub mod shipped;
 pub mod train;
 pub mod weights;
@@ -22,3 +24,4 @@ pub mod weights;
 pub use data::{Dataset, Split};
 pub use error::ZooError;
 pub use models::{Cnn, Mlp, Tabular, ZooModel};
+pub use randomize::Randomize;

@@ -37,13 +37,13 @@ pub struct ReadmeQuickStart;
 
 pub use burn;
 pub use ember_core::{
-    Accumulators, Attribution, Attributions, Baseline, NoiseReport, Block, Error, GradientKernel, KernelOutput,
-    KernelStats, Model, Moments, Plan, Quadrature, Report, Result, RowTargets, Target, baseline,
-    kernel, quadrature, rng, validate,
+    Accumulators, Attribution, Attributions, Baseline, Block, Error, GradientKernel, KernelOutput,
+    KernelStats, Model, Moments, NoiseReport, Plan, Quadrature, Report, Result, RowTargets, Target,
+    baseline, kernel, quadrature, rng, validate,
 };
 pub use ember_methods::{
-    InputXGradient, InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig, Saliency,
-    SaliencyConfig, NoiseScale, SmoothGrad, SmoothGradConfig, SmoothKind, Smoothed,
+    InputXGradient, InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig,
+    NoiseScale, Saliency, SaliencyConfig, SmoothGrad, SmoothGradConfig, SmoothKind, Smoothed,
     input_x_gradient, integrated_gradients, saliency, smooth_grad,
 };
 

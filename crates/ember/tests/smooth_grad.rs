@@ -127,7 +127,9 @@ fn seeded_runs_repeat_and_the_noise_scale_is_as_documented(device: &Device) {
     let model = |x: Tensor<2>| model.forward(x);
     // Sample 0 spans [-1, 1] (range 2), sample 1 spans [0, 0.5] (range 0.5).
     let x = tensor(
-        vec![-1.0, 1.0, 0.0, 0.5, 0.25, -0.5, 0.0, 0.5, 0.1, 0.2, 0.3, 0.4],
+        vec![
+            -1.0, 1.0, 0.0, 0.5, 0.25, -0.5, 0.0, 0.5, 0.1, 0.2, 0.3, 0.4,
+        ],
         [2, 6],
         device,
     );
@@ -147,7 +149,10 @@ fn seeded_runs_repeat_and_the_noise_scale_is_as_documented(device: &Device) {
     assert_ne!(a, c, "another seed draws other noise");
 
     let sigma = report.noise.as_ref().unwrap().sigma.clone();
-    assert!(max_abs_diff(&sigma, &[0.15 * 2.0, 0.15 * 0.5]) < 1e-6, "{sigma:?}");
+    assert!(
+        max_abs_diff(&sigma, &[0.15 * 2.0, 0.15 * 0.5]) < 1e-6,
+        "{sigma:?}"
+    );
     let absolute = config.clone().with_noise_scale(NoiseScale::Absolute);
     let (_, report) = run(&absolute);
     assert_eq!(report.noise.unwrap().sigma, vec![0.15, 0.15]);
@@ -192,13 +197,21 @@ fn smoothgrad_over_ig_is_the_mean_of_ig_on_the_same_noisy_inputs(device: &Device
     let targets = out.attributions.report.targets.clone();
     // All 4 × 2 noisy samples × 8 steps = 64 rows in one pass of the kernel, not one per copy.
     assert_eq!(out.attributions.report.passes, 1);
-    assert_eq!(out.attributions.report.noise.as_ref().unwrap().inner, "integrated-gradients");
+    assert_eq!(
+        out.attributions.report.noise.as_ref().unwrap().inner,
+        "integrated-gradients"
+    );
 
     let noisy = smooth.noisy_inputs(&x).unwrap();
     let mut one_by_one = Vec::new();
     for s in 0..samples {
         let copy = noisy.clone().narrow(0, 2 * s, 2);
-        let values = host(&ig().attribute(&model, copy, targets.clone()).unwrap().values);
+        let values = host(
+            &ig()
+                .attribute(&model, copy, targets.clone())
+                .unwrap()
+                .values,
+        );
         one_by_one.push(values);
     }
     let mean: Vec<f64> = (0..12)
@@ -235,7 +248,10 @@ fn several_targets_equal_separate_calls(device: &Device) {
     for (t, class) in [2, 0].into_iter().enumerate() {
         let alone = smooth.attribute(&model, x.clone(), class).unwrap();
         let together = host(&both.for_target(t).unwrap());
-        assert!(max_abs_diff(&together, &host(&alone.values)) < 1e-5, "class {class}");
+        assert!(
+            max_abs_diff(&together, &host(&alone.values)) < 1e-5,
+            "class {class}"
+        );
     }
 }
 
@@ -245,8 +261,14 @@ fn bad_configs_and_inputs_are_typed_errors(device: &Device) {
         other => panic!("expected InvalidConfig for {name}, got {other:?}"),
     };
     invalid(SmoothGradConfig::new().with_samples(0), "samples");
-    invalid(SmoothGradConfig::new().with_noise_level(-0.1), "noise_level");
-    invalid(SmoothGradConfig::new().with_noise_level(f64::NAN), "noise_level");
+    invalid(
+        SmoothGradConfig::new().with_noise_level(-0.1),
+        "noise_level",
+    );
+    invalid(
+        SmoothGradConfig::new().with_noise_level(f64::NAN),
+        "noise_level",
+    );
     invalid(
         SmoothGradConfig::new().with_noise_level(f64::INFINITY),
         "noise_level",
@@ -254,7 +276,10 @@ fn bad_configs_and_inputs_are_typed_errors(device: &Device) {
     invalid(SmoothGradConfig::new().with_max_rows(Some(0)), "max_rows");
 
     let (model, _) = linear(device);
-    let smooth = SmoothGradConfig::new().with_samples(2).init(saliency()).unwrap();
+    let smooth = SmoothGradConfig::new()
+        .with_samples(2)
+        .init(saliency())
+        .unwrap();
     let nan = tensor(vec![0.0, f64::NAN, 1.0, 2.0], [1, 4], device);
     assert!(matches!(
         smooth.attribute(&model, nan, 0),

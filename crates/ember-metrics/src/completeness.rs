@@ -1,0 +1,125 @@
+//! Completeness: how far a path method's attributions are from summing to the change of the
+//! model's output.
+//!
+//! Sundararajan, Taly and Yan, *Axiomatic Attribution for Deep Networks*, 2017.
+//! <https://arxiv.org/abs/1703.01365>
+#![cfg_attr(
+    doc,
+    doc = r#"$$\delta = \sum_i \phi_i - \big(F_c(x) - F_c(x')\big), \qquad \text{relative} = \frac{|\delta|}{|F_c(x) - F_c(x')|}$$"#
+)]
+//!
+//! Plain text: `delta = Σ φ − (F_c(x) − F_c(x′))`, `relative = |delta| / |F_c(x) − F_c(x′)|`.
+//!
+//! The delta is the quadrature error of Integrated Gradients; it is read from the method's
+//! [`Report`], so this metric costs nothing.
+
+use ember_core::Report;
+use serde::{Deserialize, Serialize};
+
+/// A summary of the completeness deltas of a batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CompletenessSummary {
+    /// The number of deltas (samples, or samples × targets).
+    pub samples: usize,
+    /// The mean of `|delta|`.
+    pub mean_abs_delta: f64,
+    /// The largest `|delta|`.
+    pub max_abs_delta: f64,
+    /// The mean of `|delta| / |F(x) − F(x′)|` over the samples where `F(x) ≠ F(x′)`; `None`
+    /// when the report has no baseline scores or every sample has `F(x) = F(x′)`.
+    pub mean_relative_delta: Option<f64>,
+}
+
+/// Summarises the completeness deltas of a path method's report (Integrated Gradients).
+///
+/// # Arguments
+///
+/// - `report`: the [`Report`] of an attribution, e.g. `attributions.report`.
+///
+/// # Returns
+///
+/// `None` when the report has no delta (the method is not a path method, e.g. saliency) or an
+/// empty one; otherwise the mean and largest `|delta|`, and the mean relative delta
+/// `|delta| / |F(x) − F(x′)|` computed from [`Report::scores`] and
+/// [`Report::baseline_scores`].
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use ember_core::Attribution;
+/// use ember_methods::IntegratedGradientsConfig;
+///
+/// let device = Device::flex();
+/// let w = Tensor::<2>::from_floats([[1.0], [2.0]], &device);
+/// let model = move |x: Tensor<2>| x.matmul(w.clone());
+/// let x = Tensor::<2>::from_floats([[1.0, 1.0]], &device);
+/// let ig = IntegratedGradientsConfig::new().init()?.attribute(&model, x, 0)?;
+/// let summary = ember_metrics::completeness(&ig.report).expect("a path method");
+/// assert!(summary.max_abs_delta < 1e-5);
+/// # Ok::<(), ember_core::Error>(())
+/// ```
+pub fn completeness(report: &Report) -> Option<CompletenessSummary> {
+    let delta = report.delta.as_ref().filter(|d| !d.is_empty())?;
+    let abs: Vec<f64> = delta.iter().map(|d| d.abs()).collect();
+    let relative: Vec<f64> = match &report.baseline_scores {
+        Some(baseline) if baseline.len() == abs.len() && report.scores.len() == abs.len() => abs
+            .iter()
+            .zip(report.scores.iter().zip(baseline))
+            .filter_map(|(d, (fx, fb))| {
+                let change = (fx - fb).abs();
+                (change > 0.0).then(|| d / change)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Some(CompletenessSummary {
+        samples: abs.len(),
+        mean_abs_delta: abs.iter().sum::<f64>() / abs.len() as f64,
+        max_abs_delta: abs.iter().copied().fold(0.0, f64::max),
+        mean_relative_delta: (!relative.is_empty())
+            .then(|| relative.iter().sum::<f64>() / relative.len() as f64),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ember_core::KernelStats;
+
+    fn report() -> Report {
+        Report::new(
+            "integrated-gradients",
+            vec![0, 1, 0],
+            vec![3.0, 1.0, 2.0],
+            KernelStats::default(),
+        )
+    }
+
+    #[test]
+    fn non_path_methods_have_no_summary() {
+        assert_eq!(completeness(&report()), None);
+        let empty = report().with_path(vec![], vec![]);
+        assert_eq!(completeness(&empty), None);
+    }
+
+    #[test]
+    fn deltas_are_summarised_absolutely_and_relatively() {
+        // F(x) − F(x′) = 2, 0 (skipped in the relative mean), −2.
+        let r = report().with_path(vec![1.0, 1.0, 4.0], vec![0.5, -0.25, -1.0]);
+        let s = completeness(&r).unwrap();
+        assert_eq!(s.samples, 3);
+        assert_eq!(s.mean_abs_delta, 1.75 / 3.0);
+        assert_eq!(s.max_abs_delta, 1.0);
+        assert_eq!(s.mean_relative_delta, Some((0.25 + 0.5) / 2.0));
+    }
+
+    #[test]
+    fn no_change_anywhere_has_no_relative_delta() {
+        let r = report().with_path(vec![3.0, 1.0, 2.0], vec![0.1, 0.0, 0.0]);
+        let s = completeness(&r).unwrap();
+        assert_eq!(s.mean_relative_delta, None);
+        assert_eq!(s.max_abs_delta, 0.1);
+    }
+}

@@ -1,0 +1,176 @@
+//! Shared test support: the devices of every backend this build has, small models with known
+//! weights, and host reads.
+//!
+//! Mirrors `crates/ember/tests/common`: one test body runs as `flex::name`, `ndarray::name` and
+//! (with this crate's `wgpu` feature) `wgpu::name`, so a failure names its backend. A wgpu
+//! body is skipped without an adapter unless `EMBER_REQUIRE_WGPU=1`.
+
+#![allow(dead_code)]
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+/// The environment variable that turns a missing wgpu adapter into a test failure.
+pub const REQUIRE_WGPU: &str = "EMBER_REQUIRE_WGPU";
+
+/// The backends the tests run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Burn's Flex CPU backend.
+    Flex,
+    /// Burn's ndarray CPU backend.
+    Ndarray,
+    /// Burn's wgpu backend (this crate's `wgpu` feature).
+    Wgpu,
+}
+
+/// The device of `backend`, or `None` when it cannot run here (a note says why).
+pub fn device(backend: Backend) -> Option<Device> {
+    match backend {
+        Backend::Flex => Some(Device::flex()),
+        #[allow(deprecated)]
+        Backend::Ndarray => Some(Device::ndarray()),
+        Backend::Wgpu => wgpu(),
+    }
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu() -> Option<Device> {
+    use std::sync::OnceLock;
+    static OPENED: OnceLock<Result<Device, String>> = OnceLock::new();
+    let opened = OPENED.get_or_init(|| {
+        let api = match std::env::var("EMBER_WGPU_API").as_deref() {
+            Ok("vulkan") => burn::tensor::wgpu::WgpuBackend::Vulkan,
+            _ => burn::tensor::wgpu::WgpuBackend::Auto,
+        };
+        let attempt = std::panic::catch_unwind(|| -> Result<Device, String> {
+            let device = Device::wgpu_options()
+                .graphics_api(api)
+                .init()
+                .map_err(|e| format!("no usable adapter: {e}"))?;
+            let probe = Tensor::<1>::from_floats([1.0, 2.0], &device).sum();
+            probe.try_into_data().map_err(|e| format!("{e:?}"))?;
+            note(&format!("wgpu tests run on {device:?}"));
+            Ok(device)
+        });
+        attempt.unwrap_or_else(|_| Err("the wgpu backend panicked while opening".into()))
+    });
+    match opened {
+        Ok(device) => Some(device.clone()),
+        Err(reason) => skip(reason),
+    }
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu() -> Option<Device> {
+    skip("this build lacks the `wgpu` feature of ember-metrics")
+}
+
+fn skip(reason: &str) -> Option<Device> {
+    if std::env::var(REQUIRE_WGPU).is_ok_and(|v| !v.is_empty() && v != "0") {
+        panic!("{REQUIRE_WGPU} is set but wgpu cannot run: {reason}");
+    }
+    note(&format!(
+        "SKIPPED on wgpu: {reason} (set {REQUIRE_WGPU}=1 to make this a failure)"
+    ));
+    None
+}
+
+/// Writes to the real stderr, past the test harness's output capture, so that a note shows.
+pub fn note(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "note: {message}");
+}
+
+/// Runs test bodies once per backend, as `flex::name`, `ndarray::name` and `wgpu::name`. A
+/// body is `fn name(device: &Device)`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod flex {
+            $(#[test] fn $name() {
+                if let Some(device) = $crate::common::device($crate::common::Backend::Flex) {
+                    super::$name(&device);
+                }
+            })*
+        }
+        mod ndarray {
+            $(#[test] fn $name() {
+                if let Some(device) = $crate::common::device($crate::common::Backend::Ndarray) {
+                    super::$name(&device);
+                }
+            })*
+        }
+        mod wgpu {
+            $(#[test] fn $name() {
+                if let Some(device) = $crate::common::device($crate::common::Backend::Wgpu) {
+                    super::$name(&device);
+                }
+            })*
+        }
+    };
+}
+
+/// A deterministic pseudo-random sequence in [-1, 1) (a 64-bit LCG), the same on every backend.
+pub fn values(seed: u64, n: usize) -> Vec<f64> {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// A tensor of `shape` on `device` holding `data` (converted to the device's precision).
+pub fn tensor<const D: usize>(data: Vec<f64>, shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(data, shape), device)
+}
+
+/// A tensor's values as f64, row-major.
+pub fn host<const D: usize>(t: &Tensor<D>) -> Vec<f64> {
+    ember_core::validate::read_f64(t.clone()).expect("read back")
+}
+
+/// The largest absolute difference of two equally long vectors.
+pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len(), "lengths differ");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+/// A linear model `x·W + b` with `features` inputs and `classes` outputs, and `W` row-major
+/// `[features, classes]` and `b` on the host.
+pub fn linear(
+    device: &Device,
+    features: usize,
+    classes: usize,
+    seed: u64,
+) -> (impl Fn(Tensor<2>) -> Tensor<2> + use<>, Vec<f64>, Vec<f64>) {
+    let w = values(seed, features * classes);
+    let b = values(seed + 1, classes);
+    let wt = tensor(w.clone(), [features, classes], device);
+    let bt = tensor(b.clone(), [classes], device);
+    (
+        move |x: Tensor<2>| x.matmul(wt.clone()) + bt.clone().unsqueeze(),
+        w,
+        b,
+    )
+}
+
+/// A small nonlinear model: `[n, 6] → 8 (tanh) → 3`.
+pub fn mlp(device: &Device) -> impl Fn(Tensor<2>) -> Tensor<2> + use<> {
+    let w1 = tensor(values(31, 6 * 8), [6, 8], device);
+    let b1 = tensor(values(32, 8), [8], device);
+    let w2 = tensor(values(33, 8 * 3), [8, 3], device);
+    move |x: Tensor<2>| {
+        (x.matmul(w1.clone()) + b1.clone().unsqueeze())
+            .tanh()
+            .matmul(w2.clone())
+    }
+}

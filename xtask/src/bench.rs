@@ -53,15 +53,16 @@ pub fn run(repeats: usize, extra_devices: &[String]) -> Result<(), String> {
     );
     let _ = writeln!(
         md,
-        "### Overhead over the raw forward+backward (batch 64, steps 50)\n\n\
+        "### Overhead over the raw forward+backward (batch 64, steps 50, samples 50)\n\n\
          `ratio` = method time / the same rows' plain forward+backward in blocks of the same \
-         size. Target: ≤ 1.10 for integrated gradients.\n\n\
+         size. Target: ≤ 1.10 for integrated gradients and smoothgrad (over saliency: 50 noisy \
+         copies of each sample).\n\n\
          | device | model | method | rows | rows/pass | passes | method ms | raw ms | ratio | max \\|delta\\| |\n\
          |---|---|---|---|---|---|---|---|---|---|"
     );
     for device in &devices {
         for model in MODELS {
-            for method in ["integrated-gradients", "saliency"] {
+            for method in ["integrated-gradients", "smoothgrad", "saliency"] {
                 // ndarray's convolution is slow (seconds per call on the CNN): fewer repeats.
                 let repeats = if device == "ndarray" && model == "cnn" {
                     "3"

@@ -21,7 +21,7 @@ pub enum MapKind {
     Absolute,
 }
 
-/// How [`heatmap`] and [`overlay`] draw a map.
+/// How [`heatmap()`] and [`overlay`] draw a map.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HeatmapOptions {
     /// Diverging (signed) or sequential (magnitude) colours.
@@ -148,7 +148,7 @@ pub fn heatmap(
 ///
 /// # Errors
 ///
-/// Those of [`heatmap`] for either buffer, and [`VizError::InvalidOption`] for an `alpha`
+/// Those of [`heatmap()`] for either buffer, and [`VizError::InvalidOption`] for an `alpha`
 /// outside `[0, 1]`.
 pub fn overlay(
     values: &[f32],

@@ -4,7 +4,7 @@
 //! Pictures of attributions, rendered on the host with no Burn dependency and nothing
 //! downloaded at run time:
 //!
-//! - [`heatmap`], [`overlay`] and [`grayscale`] turn flat `height × width` maps into
+//! - [`heatmap()`], [`overlay`] and [`grayscale`] turn flat `height × width` maps into
 //!   upscaled RGB images, with a diverging colour scale centred at zero ([`MapKind::Signed`])
 //!   or a sequential one ([`MapKind::Absolute`]), clipped at a percentile so that outliers
 //!   saturate instead of washing out the map.

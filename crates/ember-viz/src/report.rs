@@ -1,6 +1,6 @@
 //! A self-contained HTML report: one `index.html` that works offline from `file://`.
 //!
-//! Build a [`Page`] and call [`render`] (or [`write`]). The page uses inline CSS only: no
+//! Build a [`Page`] and call [`render`] (or [`write()`]). The page uses inline CSS only: no
 //! script, no web font, nothing fetched. Images are either inlined as base64 `data:` URIs
 //! ([`ImageRef::InlinePng`]) or referenced by a path relative to the page ([`ImageRef::File`]).
 //! Every string of the data model is escaped, except [`Page::plots`], which are SVG produced by

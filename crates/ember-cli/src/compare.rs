@@ -378,7 +378,8 @@ impl Run<'_> {
             .init()
             .map_err(err)?;
 
-        let per_method = 5 + layers.len() as u64;
+        // Attributions, curves, max-sensitivity, sparseness, then one step per layer.
+        let per_method = 4 + layers.len() as u64;
         let progress = ProgressBar::new(per_method * self.methods.len() as u64);
         progress.set_style(
             ProgressStyle::with_template(
@@ -399,9 +400,8 @@ impl Run<'_> {
                 .attribute(&trained, input.clone(), Target::PerSample(targets.clone()))
                 .map_err(err)?;
             // Reading the values back finishes the computation on asynchronous backends.
-            let host = ember::validate::read_f64(out.values.clone()).map_err(err)?;
+            ember::validate::read_f64(out.values.clone()).map_err(err)?;
             let time = started.elapsed();
-            drop(host);
             progress.inc(1);
 
             step("deletion and insertion curves");

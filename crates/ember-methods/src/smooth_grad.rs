@@ -23,8 +23,8 @@
 //!
 //! The noise is drawn on the host from a seeded generator, in the order (noise sample, input
 //! sample, element), so a seed gives the same noise on every device and for every
-//! `max_rows`. The noisy copies are stacked into batches of about `max_rows` copies, and
-//! each batch is ONE call of the inner method: its plan (one point per copy for saliency, the
+//! `max_rows`. The noisy copies are stacked into batches of about `max_rows` rows (by default
+//! 8 × the device's rows per pass), and each batch is ONE call of the inner method: its plan (one point per copy for saliency, the
 //! copies × steps path points for Integrated Gradients) streams through ember's kernel in
 //! blocks, so memory grows with `max_rows`, not with samples × steps. The mean, mean of
 //! squares and variance are folded batch by batch (Chan et al.'s pairwise update, stable
@@ -40,6 +40,11 @@ use ember_core::{
     Attribution, Attributions, Error, GradientKernel, KernelStats, Model, Report, Result, Target,
 };
 use serde::{Deserialize, Serialize};
+
+/// The default noisy rows per call of the inner method, in the device's rows per pass: each
+/// call checks its input and its sums once (host reads), so larger calls amortise that, while
+/// the kernel keeps each pass at the device's size.
+const PASSES_PER_CALL: usize = 8;
 
 /// Which statistic of the inner attributions over the noise [`SmoothGrad`] returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -95,9 +100,11 @@ pub struct SmoothGradConfig {
     /// The seed of the noise: the same seed on the same device gives the same result.
     #[config(default = 0)]
     pub seed: u64,
-    /// About how many noisy copies (times the batch) go into one call of the inner method;
-    /// `None` uses the device's rows per pass ([`default_max_rows`]). It bounds the memory
-    /// of the noisy copies and of the inner method's accumulators.
+    /// About how many noisy rows (copies × batch) go into one call of the inner method, which
+    /// still runs its own passes of at most its own `max_rows`. `None` uses
+    /// `PASSES_PER_CALL` (8) × the device's rows per pass ([`default_max_rows`]): 1024 rows on
+    /// CPU backends, so per-call checks are amortised over several passes. It bounds the
+    /// memory of the noisy copies and of the inner method's accumulators.
     #[config(default = "None")]
     pub max_rows: Option<usize>,
 }
@@ -262,11 +269,10 @@ impl<A> SmoothGrad<A> {
         // The targets at the clean input (which resolves `Predicted`) and `F(x)`.
         let kernel = GradientKernel::new().with_max_rows_opt(self.max_rows)?;
         let (targets, scores) = kernel.evaluate(model, input.clone(), &target.rows(batch)?)?;
-        let copies_per_call = (self
+        let rows_per_call = self
             .max_rows
-            .unwrap_or_else(|| default_max_rows(&input.device()))
-            / batch)
-            .max(1);
+            .unwrap_or_else(|| PASSES_PER_CALL * default_max_rows(&input.device()));
+        let copies_per_call = (rows_per_call / batch).max(1);
 
         let sigmas = self.sigmas(&input)?;
         let mut noise = Noise::new(self.seed, read_f64(input.clone())?, sigmas.clone());

@@ -31,7 +31,7 @@
 //! where `E[φ²] − E[φ]²` would cancel).
 
 use burn::config::Config;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{FloatDType, Tensor, TensorData};
 use ember_core::attribution::NoiseReport;
 use ember_core::kernel::default_max_rows;
 use ember_core::rng::SplitMix64;
@@ -357,19 +357,28 @@ impl Noise {
     }
 
     /// The next `copies` noisy copies of the batch, `[copies · batch, ...]` noise-major.
+    /// The noise is drawn in f64 and built directly in the device's precision (f32 unless the
+    /// device is f64), so an f32 device needs no conversion pass.
     fn next_copies<const D: usize>(&mut self, copies: usize, like: &Tensor<D>) -> Tensor<D> {
         let batch = self.sigmas.len();
         let per_sample = self.input.len() / batch;
-        let mut values = Vec::with_capacity(copies * self.input.len());
+        let mut shape = like.dims();
+        shape[0] = copies * batch;
+        let device = like.device();
+        let count = copies * self.input.len();
+        let mut values = Vec::with_capacity(count);
         for _ in 0..copies {
             for (sample, &sigma) in self.sigmas.iter().enumerate() {
                 let x = &self.input[sample * per_sample..(sample + 1) * per_sample];
                 values.extend(x.iter().map(|&v| v + sigma * self.rng.next_normal()));
             }
         }
-        let mut shape = like.dims();
-        shape[0] = copies * batch;
-        Tensor::from_data(TensorData::new(values, shape), &like.device())
+        let data = if device.settings().float_dtype == FloatDType::F64 {
+            TensorData::new(values, shape)
+        } else {
+            TensorData::new(values.into_iter().map(|v| v as f32).collect(), shape)
+        };
+        Tensor::from_data(data, &device)
     }
 }
 

@@ -423,8 +423,22 @@ fn load<M>(
 where
     M: ember::burn::module::Module,
 {
-    match &args.weights {
-        Some(path) => weights::load(init(device), path, args.model.name()),
+    load_model(args.model, args.weights.as_deref(), device, init, shipped)
+}
+
+/// A zoo model with `weights` (a PyTorch-named file) or, without, the shipped weights.
+pub(crate) fn load_model<M>(
+    model: ZooModel,
+    weights: Option<&std::path::Path>,
+    device: &Device,
+    init: fn(&Device) -> M,
+    shipped: fn(&Device) -> Result<M, ember_zoo::ZooError>,
+) -> Result<M, String>
+where
+    M: ember::burn::module::Module,
+{
+    match weights {
+        Some(path) => weights::load(init(device), path, model.name()),
         None => shipped(device),
     }
     .map_err(|e| e.to_string())

@@ -19,10 +19,11 @@ use ember_viz::report::{
 };
 use ember_viz::{HeatmapOptions, MapKind, RgbImage, Series};
 use ember_zoo::data::{Dataset, breast_cancer_split, digits_split};
-use ember_zoo::{Randomize, ZooModel, shipped, weights};
+use ember_zoo::{Randomize, ZooModel, shipped};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use crate::attribute::load_model;
 use crate::methods::{AnyMethod, MethodChoice, MethodSettings};
 
 /// Compares attribution methods on a zoo model: metrics, heatmaps and an HTML report.
@@ -240,15 +241,33 @@ pub fn run(args: &CompareArgs) -> Result<(), String> {
     };
     let results = match args.model {
         ZooModel::Mlp => {
-            let model = load(args, &device, ember_zoo::Mlp::new, shipped::mlp)?;
+            let model = load_model(
+                args.model,
+                args.weights.as_deref(),
+                &device,
+                ember_zoo::Mlp::new,
+                shipped::mlp,
+            )?;
             run.compare::<2, _>(model, |m, x| m.forward(x), &device)
         }
         ZooModel::Cnn => {
-            let model = load(args, &device, ember_zoo::Cnn::new, shipped::cnn)?;
+            let model = load_model(
+                args.model,
+                args.weights.as_deref(),
+                &device,
+                ember_zoo::Cnn::new,
+                shipped::cnn,
+            )?;
             run.compare::<4, _>(model, |m, x| m.forward(x), &device)
         }
         ZooModel::Tabular => {
-            let model = load(args, &device, ember_zoo::Tabular::new, shipped::tabular)?;
+            let model = load_model(
+                args.model,
+                args.weights.as_deref(),
+                &device,
+                ember_zoo::Tabular::new,
+                shipped::tabular,
+            )?;
             run.compare::<2, _>(model, |m, x| m.forward(x), &device)
         }
     }?;
@@ -260,22 +279,6 @@ pub fn run(args: &CompareArgs) -> Result<(), String> {
         println!("\nwrote {}", args.out.join("index.html").display());
     }
     Ok(())
-}
-
-fn load<M>(
-    args: &CompareArgs,
-    device: &Device,
-    init: fn(&Device) -> M,
-    shipped: fn(&Device) -> Result<M, ember_zoo::ZooError>,
-) -> Result<M, String>
-where
-    M: ember::burn::module::Module,
-{
-    match &args.weights {
-        Some(path) => weights::load(init(device), path, args.model.name()),
-        None => shipped(device),
-    }
-    .map_err(|e| e.to_string())
 }
 
 /// `--replacement`: a number, `mean` or `blur:SIGMA`.

@@ -15,7 +15,7 @@ use ember_metrics::{
     spearman,
 };
 use ember_viz::report::{
-    Better, Figure, ImageRef, MetricColumn, MetricRow, MetricTable, Page, Table,
+    Better, Figure, ImageGrid, ImageRef, MetricColumn, MetricRow, MetricTable, Page, Table,
 };
 use ember_viz::{HeatmapOptions, MapKind, RgbImage, Series};
 use ember_zoo::data::{Dataset, breast_cancer_split, digits_split};
@@ -650,6 +650,7 @@ fn write_report(
     let features = dataset.features();
     let mut files = Vec::new();
     let mut figures = Vec::new();
+    let mut grids = Vec::new();
     let mut plots = Vec::new();
     let heat = |choice: MethodChoice, scale: u32| HeatmapOptions {
         kind: if choice.signed() {
@@ -685,10 +686,35 @@ fn write_report(
             rows.push(row);
             overlays.push(over);
         }
-        let columns = std::iter::once("input".to_string())
+        let headers: Vec<String> = std::iter::once("input".to_string())
             .chain(methods.iter().map(|m| m.name().to_string()))
-            .collect::<Vec<_>>()
-            .join(", ");
+            .collect();
+        // The page's grid: every cell its own inline PNG, under its method's name.
+        grids.push(ImageGrid {
+            title: "Attribution maps".into(),
+            caption: "Rows: test examples (label → predicted class, the explained one). \
+                      Signed maps on a diverging scale centred at 0 (red raises the class \
+                      score, blue lowers it), non-negative maps on a sequential scale; each map \
+                      clipped at its 98th percentile of |value|. The same grid is grid.png."
+                .into(),
+            columns: headers.clone(),
+            rows: rows
+                .iter()
+                .zip(&results.examples)
+                .map(|(cells, e)| {
+                    let images = cells
+                        .iter()
+                        .map(|cell| ember_viz::png_bytes(cell).map(ImageRef::InlinePng))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok((
+                        format!("#{} {} → {}", e.index, e.label, e.predicted),
+                        images,
+                    ))
+                })
+                .collect::<Result<Vec<_>, ember_viz::VizError>>()
+                .map_err(viz)?,
+        });
+        let columns = headers.join(", ");
         for (file, cells, title) in [
             ("grid.png", &rows, "Attribution maps"),
             ("overlays.png", &overlays, "Maps over the inputs"),
@@ -696,6 +722,10 @@ fn write_report(
             let image: RgbImage = ember_viz::grid(cells, 4).map_err(viz)?;
             ember_viz::write_png(&image, &out.join(file)).map_err(viz)?;
             files.push(file.to_string());
+            if file == "grid.png" {
+                // Shown above as a labelled grid.
+                continue;
+            }
             figures.push(Figure {
                 title: title.into(),
                 caption: format!(
@@ -877,6 +907,7 @@ fn write_report(
         figures,
         plots,
         tables: vec![agreement],
+        grids,
         notes: Vec::new(),
     };
     files.push("results.json".into());

@@ -35,8 +35,25 @@ pub struct Page {
     /// More tables of numbers, each in its own section after the metrics (e.g. the rank
     /// agreement between methods).
     pub tables: Vec<Table>,
+    /// Labelled grids of images (e.g. examples × methods), shown before the figures.
+    pub grids: Vec<ImageGrid>,
     /// Free-text paragraphs (escaped; line breaks are kept).
     pub notes: Vec<String>,
+}
+
+/// A grid of images with a header per column and a label per row, rendered as an HTML table
+/// so that every column is named (e.g. rows: examples, columns: methods).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageGrid {
+    /// The grid's heading.
+    pub title: String,
+    /// One line under the grid.
+    pub caption: String,
+    /// The column headers.
+    pub columns: Vec<String>,
+    /// Each row's label and its images, one per column (each image's alt text is
+    /// "row label, column header").
+    pub rows: Vec<(String, Vec<ImageRef>)>,
 }
 
 /// A table of numbers with a label per row, e.g. a method × method matrix.
@@ -148,6 +165,8 @@ td.num,th.num{text-align:right}
 .badge.pass{background:#e6f4ea;color:#137333}
 .badge.fail{background:#fce8e6;color:#a50e0e}
 .cols{display:flex;flex-wrap:wrap;align-items:flex-start;gap:12px 48px}
+table.grid th,table.grid td{padding:2px 4px;border:0;text-align:center;vertical-align:middle;font-size:.85em}
+table.grid img{display:block;image-rendering:pixelated}
 figure{margin:16px 0}
 figure img{max-width:100%;height:auto;image-rendering:pixelated;border:1px solid var(--line)}
 figure svg{max-width:100%;height:auto}
@@ -193,6 +212,9 @@ pub fn render(page: &Page) -> Result<String, VizError> {
     render_metrics(&mut html, &page.metrics);
     for table in &page.tables {
         render_table(&mut html, table)?;
+    }
+    for grid in &page.grids {
+        render_grid(&mut html, grid)?;
     }
     if !page.figures.is_empty() {
         html.push_str("<section>\n<h2>Figures</h2>\n");
@@ -400,14 +422,65 @@ fn best_value(table: &MetricTable, c: usize, better: Better) -> Option<f64> {
     }
 }
 
-fn render_figure(html: &mut String, figure: &Figure) {
-    let src = match &figure.image {
+/// The `src` of an image: a base64 `data:` URI or an escaped relative URL.
+fn image_src(image: &ImageRef) -> String {
+    match image {
         ImageRef::InlinePng(bytes) => format!(
             "data:image/png;base64,{}",
             base64::engine::general_purpose::STANDARD.encode(bytes)
         ),
         ImageRef::File(path) => escape_html(&relative_url(path)),
-    };
+    }
+}
+
+fn render_grid(html: &mut String, grid: &ImageGrid) -> Result<(), VizError> {
+    if let Some((label, images)) = grid
+        .rows
+        .iter()
+        .find(|(_, i)| i.len() != grid.columns.len())
+    {
+        return Err(VizError::MetricRowLength {
+            method: label.clone(),
+            expected: grid.columns.len(),
+            got: images.len(),
+        });
+    }
+    let _ = write!(
+        html,
+        "<section>\n<h2>{}</h2>\n<table class=\"grid\">\n<thead><tr><th></th>",
+        escape_html(&grid.title)
+    );
+    for column in &grid.columns {
+        let _ = write!(html, "<th scope=\"col\">{}</th>", escape_html(column));
+    }
+    html.push_str("</tr></thead>\n<tbody>\n");
+    for (label, images) in &grid.rows {
+        let _ = write!(html, "<tr><th scope=\"row\">{}</th>", escape_html(label));
+        for (image, column) in images.iter().zip(&grid.columns) {
+            let _ = write!(
+                html,
+                "<td><img src=\"{}\" alt=\"{}, {}\"></td>",
+                image_src(image),
+                escape_html(label),
+                escape_html(column)
+            );
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</tbody>\n</table>\n");
+    if !grid.caption.is_empty() {
+        let _ = writeln!(
+            html,
+            "<p class=\"meanings\">{}</p>",
+            escape_html(&grid.caption)
+        );
+    }
+    html.push_str("</section>\n");
+    Ok(())
+}
+
+fn render_figure(html: &mut String, figure: &Figure) {
+    let src = image_src(&figure.image);
     let alt = if figure.title.is_empty() {
         &figure.caption
     } else {
@@ -536,6 +609,18 @@ mod tests {
                     ("b".into(), vec![Some(0.25), None]),
                 ],
             }],
+            grids: vec![ImageGrid {
+                title: "Maps".into(),
+                caption: "rows: examples".into(),
+                columns: vec!["input".into(), "saliency".into()],
+                rows: vec![(
+                    "digit 0".into(),
+                    vec![
+                        ImageRef::File("cells/0-input.png".into()),
+                        ImageRef::InlinePng(vec![7]),
+                    ],
+                )],
+            }],
             notes: vec!["first note\nsecond line".into()],
         }
     }
@@ -547,7 +632,17 @@ mod tests {
         assert!(html.starts_with("<!doctype html>\n"));
         assert!(html.contains("<meta charset=\"utf-8\">"));
         assert_eq!(html.matches("id=\"metrics\"").count(), 1);
-        assert_eq!(html.matches("<img ").count(), page.figures.len());
+        assert_eq!(html.matches("<img ").count(), page.figures.len() + 2);
+        // The grid names every column and every image.
+        assert!(html.contains("<table class=\"grid\">"));
+        assert!(html.contains("<th scope=\"col\">saliency</th>"));
+        assert!(html.contains("src=\"cells/0-input.png\" alt=\"digit 0, input\""));
+        let mut ragged_grid = page.clone();
+        ragged_grid.grids[0].rows[0].1.pop();
+        assert!(matches!(
+            render(&ragged_grid),
+            Err(VizError::MetricRowLength { .. })
+        ));
         assert_eq!(
             html.matches("<img ").count(),
             html.matches(" alt=\"").count(),
@@ -663,6 +758,12 @@ mod tests {
                     &[crate::Series::new(EVIL, vec![(0.0, 1.0)])],
                 ),
             ],
+            grids: vec![ImageGrid {
+                title: evil(),
+                caption: evil(),
+                columns: vec![evil()],
+                rows: vec![(evil(), vec![ImageRef::File(evil())])],
+            }],
             tables: vec![Table {
                 title: evil(),
                 id: evil(),

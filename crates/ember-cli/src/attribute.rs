@@ -258,7 +258,13 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
 
     let attributions = match args.model {
         ZooModel::Mlp => {
-            let model = load(args, &device, ember_zoo::Mlp::new, shipped::mlp)?;
+            let model = load_model(
+                args.model,
+                args.weights.as_deref(),
+                &device,
+                ember_zoo::Mlp::new,
+                shipped::mlp,
+            )?;
             explain(
                 &|x: Tensor<2>| model.forward(x),
                 tensor(data, &device),
@@ -267,7 +273,13 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
             )
         }
         ZooModel::Tabular => {
-            let model = load(args, &device, ember_zoo::Tabular::new, shipped::tabular)?;
+            let model = load_model(
+                args.model,
+                args.weights.as_deref(),
+                &device,
+                ember_zoo::Tabular::new,
+                shipped::tabular,
+            )?;
             explain(
                 &|x: Tensor<2>| model.forward(x),
                 tensor(data, &device),
@@ -276,7 +288,13 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
             )
         }
         ZooModel::Cnn => {
-            let model = load(args, &device, ember_zoo::Cnn::new, shipped::cnn)?;
+            let model = load_model(
+                args.model,
+                args.weights.as_deref(),
+                &device,
+                ember_zoo::Cnn::new,
+                shipped::cnn,
+            )?;
             explain(
                 &|x: Tensor<4>| model.forward(x),
                 tensor(data, &device),
@@ -412,18 +430,6 @@ impl From<QuadratureName> for Quadrature {
 
 fn tensor<const D: usize>(data: TensorData, device: &Device) -> Tensor<D> {
     Tensor::from_data(data, device)
-}
-
-fn load<M>(
-    args: &AttributeArgs,
-    device: &Device,
-    init: fn(&Device) -> M,
-    shipped: fn(&Device) -> Result<M, ember_zoo::ZooError>,
-) -> Result<M, String>
-where
-    M: ember::burn::module::Module,
-{
-    load_model(args.model, args.weights.as_deref(), device, init, shipped)
 }
 
 /// A zoo model with `weights` (a PyTorch-named file) or, without, the shipped weights.

@@ -54,9 +54,13 @@ pub struct AttributeArgs {
     /// The most steps per sample in adaptive mode.
     #[arg(long, default_value_t = 1025)]
     pub max_steps: usize,
-    /// The most rows per forward+backward pass (default: 128 on CPU backends, 2048 on GPUs).
+    /// The most rows per forward+backward pass (default: as many as fit the memory budget, at
+    /// most 128 on CPU backends, 2048 on GPUs).
     #[arg(long)]
     pub max_rows: Option<usize>,
+    /// The bytes of a pass's input rows (default: 16 MiB on CPU backends, 64 MiB on GPUs).
+    #[arg(long)]
+    pub memory_budget: Option<usize>,
     /// Noisy copies of each input (smoothgrad).
     #[arg(long, default_value_t = 50)]
     pub samples: usize,
@@ -236,6 +240,7 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
         tolerance: args.tolerance,
         max_steps: args.max_steps,
         max_rows: args.max_rows,
+        memory_budget: args.memory_budget,
         smoothing: SmoothGradConfig::new()
             .with_samples(args.samples)
             .with_noise_level(args.noise)
@@ -249,7 +254,8 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
                 SmoothKindName::Variance => SmoothKind::Variance,
             })
             .with_seed(args.seed)
-            .with_max_rows(args.max_rows),
+            .with_max_rows(args.max_rows)
+            .with_memory_budget(args.memory_budget),
         inner: args.inner,
     };
     let samples = input.shape[0];
@@ -405,6 +411,7 @@ struct Method {
     tolerance: Option<f64>,
     max_steps: usize,
     max_rows: Option<usize>,
+    memory_budget: Option<usize>,
     smoothing: SmoothGradConfig,
     inner: InnerName,
 }
@@ -512,12 +519,14 @@ fn saliency(method: &Method, abs: bool) -> Result<Saliency, Error> {
     SaliencyConfig::new()
         .with_abs(abs)
         .with_max_rows(method.max_rows)
+        .with_memory_budget(method.memory_budget)
         .init()
 }
 
 fn input_x_gradient(method: &Method) -> Result<InputXGradient, Error> {
     InputXGradientConfig::new()
         .with_max_rows(method.max_rows)
+        .with_memory_budget(method.memory_budget)
         .init()
 }
 
@@ -529,5 +538,6 @@ fn integrated_gradients(method: &Method) -> Result<IntegratedGradients, Error> {
         .with_tolerance(method.tolerance)
         .with_max_steps(method.max_steps)
         .with_max_rows(method.max_rows)
+        .with_memory_budget(method.memory_budget)
         .init()
 }

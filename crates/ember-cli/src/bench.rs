@@ -8,9 +8,9 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use ember::backend::{Backend, Precision};
 use ember::burn::tensor::{Device, Tensor, TensorData};
-use ember::kernel::raw_forward_backward;
+use ember::GradientKernel;
+use ember::kernel::bench::raw_forward_backward;
 use ember::prelude::*;
-use ember::{GradientKernel, kernel::default_max_rows};
 use ember_zoo::ZooModel;
 use ember_zoo::data::{breast_cancer_split, digits_split};
 use ember_zoo::shipped;
@@ -46,9 +46,13 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 7)]
     pub repeats: usize,
     /// Rows per forward+backward pass, for the method and the raw limit alike (default: the
-    /// device's default).
+    /// device's default for the model's rows).
     #[arg(long)]
     pub max_rows: Option<usize>,
+    /// A memory budget in bytes for the input rows of one pass, for the method and the raw
+    /// limit alike (default: the device's).
+    #[arg(long)]
+    pub memory_budget: Option<usize>,
     /// Print one JSON object instead of a sentence.
     #[arg(long)]
     pub json: bool,
@@ -86,6 +90,9 @@ pub struct BenchResult {
     pub rows: usize,
     /// Rows per pass, for both sides.
     pub rows_per_pass: usize,
+    /// The median wall time of the model check alone (rows independent and deterministic),
+    /// in milliseconds: part of every method call's `median_ms`.
+    pub check_ms: f64,
     /// Passes per call of the method.
     pub passes: usize,
     /// The method's median wall time per call, in milliseconds.
@@ -147,7 +154,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     } else {
         println!(
             "{} on {} ({}, batch {}, {} rows in passes of {}): {:.2} ms vs raw forward+backward \
-             {:.2} ms, ratio {:.3} (median of {})",
+             {:.2} ms, ratio {:.3} (median of {}); the model check in each call: {:.2} ms",
             result.method,
             result.model,
             result.device,
@@ -157,7 +164,8 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             result.median_ms,
             result.raw_ms,
             result.ratio,
-            result.repeats
+            result.repeats,
+            result.check_ms
         );
     }
     Ok(())
@@ -207,18 +215,24 @@ fn measure<const D: usize>(
         (MethodName::SmoothGrad, _) => args.samples,
         _ => 1,
     };
+    let budget = args.memory_budget;
     let saliency = |abs: bool| {
         SaliencyConfig::new()
             .with_abs(abs)
             .with_max_rows(args.max_rows)
+            .with_memory_budget(budget)
     };
-    let input_x_gradient = InputXGradientConfig::new().with_max_rows(args.max_rows);
+    let input_x_gradient = InputXGradientConfig::new()
+        .with_max_rows(args.max_rows)
+        .with_memory_budget(budget);
     let integrated_gradients = IntegratedGradientsConfig::new()
         .with_steps(args.steps)
-        .with_max_rows(args.max_rows);
+        .with_max_rows(args.max_rows)
+        .with_memory_budget(budget);
     let smooth = SmoothGradConfig::new()
         .with_samples(args.samples)
-        .with_max_rows(args.max_rows);
+        .with_max_rows(args.max_rows)
+        .with_memory_budget(budget);
     let call = || -> Result<Report, String> {
         let target = Target::PerSample(labels.clone());
         let x = x.clone();
@@ -252,14 +266,12 @@ fn measure<const D: usize>(
         .map_err(err)?;
         Ok(out.report)
     };
-    let kernel = GradientKernel::new()
-        .with_max_rows_opt(args.max_rows)
-        .map_err(err)?;
-    let rows_per_pass = kernel.rows_per_pass(device);
+    let kernel = GradientKernel::with_settings(args.max_rows, budget, true).map_err(err)?;
+    let rows_per_pass = kernel.rows_per_pass(device, args.model.sample_shape().iter().product());
     if args.rss_child {
         // Only the method runs: the raw limit's rows (below) would hold every row at once.
         let report = call()?;
-        return Ok(result(args, report, points, rows_per_pass, 0.0, 0.0, true));
+        return Ok(result(args, report, points, rows_per_pass, [0.0; 3], true));
     }
     // The raw limit's rows: the same number of rows of the same shape, built once, untimed.
     let raw_rows = x.clone().repeat_dim(0, points);
@@ -267,9 +279,11 @@ fn measure<const D: usize>(
     let raw = || raw_forward_backward(&kernel, model, raw_rows.clone(), &raw_targets).map_err(err);
     // Warm-up (kernel compilation on wgpu, allocator pools), then alternate the two sides so
     // that drifts of a shared machine hit both alike.
+    let check = || kernel.check_model(model, &x).map_err(err);
     let mut report = call()?;
     raw()?;
-    let (mut method_ms, mut raw_ms) = (Vec::new(), Vec::new());
+    check()?;
+    let (mut method_ms, mut raw_ms, mut check_ms) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..args.repeats {
         let start = Instant::now();
         report = call()?;
@@ -277,16 +291,16 @@ fn measure<const D: usize>(
         let start = Instant::now();
         raw()?;
         raw_ms.push(start.elapsed().as_secs_f64() * 1e3);
+        let start = Instant::now();
+        check()?;
+        check_ms.push(start.elapsed().as_secs_f64() * 1e3);
     }
-    Ok(result(
-        args,
-        report,
-        points,
-        rows_per_pass,
+    let times = [
         median(&mut method_ms),
         median(&mut raw_ms),
-        false,
-    ))
+        median(&mut check_ms),
+    ];
+    Ok(result(args, report, points, rows_per_pass, times, false))
 }
 
 fn result(
@@ -294,8 +308,7 @@ fn result(
     report: Report,
     points: usize,
     rows_per_pass: usize,
-    median_ms: f64,
-    raw_ms: f64,
+    [median_ms, raw_ms, check_ms]: [f64; 3],
     rss: bool,
 ) -> BenchResult {
     BenchResult {
@@ -308,6 +321,7 @@ fn result(
         samples: args.samples,
         rows: args.batch * points,
         rows_per_pass,
+        check_ms,
         passes: report.passes,
         median_ms,
         raw_ms,
@@ -371,6 +385,9 @@ fn run_rss(args: &BenchArgs) -> Result<(), String> {
         if let Some(rows) = args.max_rows {
             command.args(["--max-rows", &rows.to_string()]);
         }
+        if let Some(bytes) = args.memory_budget {
+            command.args(["--memory-budget", &bytes.to_string()]);
+        }
         let out = command.output().map_err(|e| e.to_string())?;
         if !out.status.success() {
             return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
@@ -383,8 +400,7 @@ fn run_rss(args: &BenchArgs) -> Result<(), String> {
         peaks.push((steps, peak, child["rows_per_pass"].as_u64().unwrap_or(0)));
     }
     let ratio = peaks[1].1 as f64 / peaks[0].1 as f64;
-    let device = args.device.device().map_err(|e| e.to_string())?;
-    let rows_per_pass = args.max_rows.unwrap_or_else(|| default_max_rows(&device));
+    let rows_per_pass = peaks[0].2;
     let summary = serde_json::json!({
         "model": args.model.to_string(),
         "method": method,

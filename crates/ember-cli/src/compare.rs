@@ -505,7 +505,7 @@ impl Run<'_> {
                 replacement: args.replacement.clone(),
                 sanity_threshold: args.sanity_threshold,
                 randomised_layers: layers.iter().map(|l| l.to_string()).collect(),
-                rows_per_pass: kernel.rows_per_pass(device),
+                rows_per_pass: kernel.rows_per_pass(device, self.shape[1..].iter().product()),
             },
             examples,
             methods: results,

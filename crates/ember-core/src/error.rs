@@ -138,6 +138,47 @@ pub enum Error {
         detail: String,
     },
 
+    /// The model's output for a row changes with the other rows of its pass: rows are coupled,
+    /// as they are by BatchNorm in training mode. ember stacks many points of many samples into
+    /// one pass, so a coupled model would give every row a gradient that depends on the others.
+    #[error(
+        "the model's output for sample {sample} changes with the other rows of its pass (by up to {difference:.3e}): its rows are coupled, as by BatchNorm in training mode. Put the model in evaluation mode (`module.valid()`, or wrap it with `ember::eval(&module, Module::forward)`); if the coupling is intended, turn the check off (`with_check_model(false)`)"
+    )]
+    ModelRowsCoupled {
+        /// The sample whose output changed.
+        sample: usize,
+        /// The largest change of one output.
+        difference: f64,
+    },
+
+    /// The model gave different outputs for the same rows on two evaluations: it is random, as
+    /// Dropout is in training mode.
+    #[error(
+        "the model gives sample {sample} different outputs on two evaluations of the same rows (by up to {difference:.3e}): it is random, as Dropout is in training mode. Put the model in evaluation mode (`module.valid()`, or wrap it with `ember::eval(&module, Module::forward)`); if the randomness is intended, turn the check off (`with_check_model(false)`)"
+    )]
+    ModelNotDeterministic {
+        /// The sample whose output changed.
+        sample: usize,
+        /// The largest change of one output.
+        difference: f64,
+    },
+
+    /// The model's auxiliary inputs (a mask, token types) do not have one entry per sample.
+    #[error(
+        "the model's auxiliary inputs hold {auxiliary} sample(s) but the input batch has {batch}; expected one auxiliary entry per input sample (dimension 0 of every auxiliary tensor)"
+    )]
+    AuxiliaryBatchMismatch {
+        /// Samples in the auxiliary inputs (the first one that differs).
+        auxiliary: usize,
+        /// Samples in the input.
+        batch: usize,
+    },
+
+    /// A method's evaluation plan is inconsistent (a bug in the method, not in the model or
+    /// the input): its blocks do not match what it declared.
+    #[error("invalid evaluation plan (a bug in the attribution method): {0}")]
+    InvalidPlan(String),
+
     /// The backend failed to execute or to read back a tensor.
     #[error("backend error: {0}")]
     Backend(String),

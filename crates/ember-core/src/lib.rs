@@ -15,10 +15,12 @@ pub use attribution::{Attribution, Attributions, NoiseReport, Report};
 pub use baseline::Baseline;
 pub use error::Error;
 pub use kernel::{
-    Accumulators, Block, GradientKernel, KernelOutput, KernelStats, Moments, Plan, RowTargets, Run,
-    Slots,
+    Accumulators, Block, DeviceClass, ForwardPlan, GradientKernel, KernelOutput, KernelStats, Plan,
+    RowTargets, RowsFrom, Run, Slots,
 };
-pub use model::Model;
+pub use model::{
+    Auxiliary, Eval, EvalWith, Model, Renumbered, RowSamples, WithAux, eval, eval_with,
+};
 pub use quadrature::Quadrature;
 pub use target::Target;
 

@@ -27,8 +27,8 @@ use std::ops::Range;
 
 use burn::config::Config;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use ember_core::kernel::{Accumulators, Block, Moments, Plan, Run, Slots};
-use ember_core::validate::{check_input, read_f64};
+use ember_core::kernel::{Accumulators, Block, Plan, Run, Slots};
+use ember_core::validate::read_f64;
 use ember_core::{
     Attribution, Attributions, Baseline, Error, GradientKernel, Model, Quadrature, Report, Result,
     RowTargets, Target,
@@ -53,9 +53,18 @@ pub struct IntegratedGradientsConfig {
     #[config(default = "Baseline::Zeros")]
     pub baseline: Baseline,
     /// The most rows per forward+backward pass; `None` uses the device's default
-    /// ([`ember_core::kernel::default_max_rows`]).
+    /// ([`ember_core::kernel::default_rows`]).
     #[config(default = "None")]
     pub max_rows: Option<usize>,
+    /// A memory budget in bytes for the input rows of one pass (the rows per pass follow
+    /// from a row's size); `None` uses the device's default. With `max_rows`, the smaller wins.
+    #[config(default = "None")]
+    pub memory_budget: Option<usize>,
+    /// Check once per call, before the first pass, that the model's rows are independent and
+    /// deterministic (a Burn module in training mode is not); turn off only for a model known
+    /// to be in evaluation mode.
+    #[config(default = true)]
+    pub check_model: bool,
     /// Multiply the integrated gradient by `x − x′` (the attribution); `false` returns the
     /// integrated gradient itself (Captum's `multiply_by_inputs=False`).
     #[config(default = true)]
@@ -81,7 +90,7 @@ impl IntegratedGradientsConfig {
     /// [`Error::InvalidConfig`] for 0 steps (or 1 with the trapezoid rule), a bad baseline
     /// (non-finite values, bad bounds), a tolerance that is not a positive finite number, a
     /// negative or non-finite `abs_tolerance`, `max_steps` below 5 in adaptive mode, or
-    /// `max_rows` of `Some(0)`.
+    /// `max_rows` or `memory_budget` of `Some(0)`.
     pub fn init(&self) -> Result<IntegratedGradients> {
         let invalid = |name: &'static str, value: String, expected: &'static str| {
             Err(Error::InvalidConfig {
@@ -126,7 +135,7 @@ impl IntegratedGradientsConfig {
             rule,
             baseline: self.baseline.clone(),
             multiply_by_inputs: self.multiply_by_inputs,
-            kernel: GradientKernel::new().with_max_rows_opt(self.max_rows)?,
+            kernel: GradientKernel::with_settings(self.max_rows, self.memory_budget, self.check_model)?,
         })
     }
 }
@@ -181,7 +190,7 @@ impl<const D: usize> Attribution<D> for IntegratedGradients {
         input: Tensor<D>,
         target: impl Into<Target>,
     ) -> Result<Attributions<D>> {
-        let batch = check_input(&input)?;
+        let batch = self.kernel.check_call(model, &input)?;
         let target = target.into();
         let per_sample = target.per_sample();
         let input = input.without_autodiff();
@@ -211,7 +220,7 @@ impl<const D: usize> Attribution<D> for IntegratedGradients {
                     alphas: alphas.clone(),
                     weights: weights.clone(),
                 };
-                let acc = self.kernel.accumulate(model, &plan, Moments::First, None)?;
+                let acc = self.kernel.accumulate(model, &plan, None)?;
                 (acc, vec![1.0; slots], vec![alphas.len(); slots], None)
             }
             Rule::Adaptive {
@@ -277,7 +286,7 @@ impl IntegratedGradients {
             alphas: (0..n).map(|j| j as f64 / (n - 1) as f64).collect(),
             weights,
         };
-        let mut acc = self.kernel.accumulate(model, plan, Moments::First, None)?;
+        let mut acc = self.kernel.accumulate(model, plan, None)?;
         let mut levels = vec![start; slots];
         let mut converged = vec![false; slots];
         loop {
@@ -308,7 +317,7 @@ impl IntegratedGradients {
             plan.points = Points::Midpoints { active, level };
             acc = self
                 .kernel
-                .accumulate(model, plan, Moments::First, Some(acc))?;
+                .accumulate(model, plan, Some(acc))?;
         }
     }
 }
@@ -402,8 +411,7 @@ impl<const D: usize> PathPlan<D> {
     fn rule_block(&self, range: Range<usize>, alphas: &[f64], weights: &[f64]) -> Block<D> {
         let slots = self.targets.len();
         let device = self.baseline.device();
-        let (mut parts, mut runs) = (Vec::new(), Vec::new());
-        let (mut row_weights, mut row_targets) = (Vec::new(), Vec::new());
+        let (mut parts, mut runs, mut row_targets) = (Vec::new(), Vec::new(), Vec::new());
         let mut r = range.start;
         while r < range.end {
             let (point, slot) = (r / slots, r % slots);
@@ -425,10 +433,9 @@ impl<const D: usize> PathPlan<D> {
                 runs.push(Run {
                     slot: 0,
                     len: slots,
-                    repeats: full,
+                    weights: weights[point..point + full].to_vec(),
                 });
-                for &weight in &weights[point..point + full] {
-                    row_weights.extend(std::iter::repeat_n(weight, slots));
+                for _ in 0..full {
                     row_targets.extend_from_slice(&self.targets);
                 }
                 r += full * slots;
@@ -441,9 +448,8 @@ impl<const D: usize> PathPlan<D> {
                 runs.push(Run {
                     slot,
                     len,
-                    repeats: 1,
+                    weights: vec![weights[point]],
                 });
-                row_weights.extend(std::iter::repeat_n(weights[point], len));
                 row_targets.extend_from_slice(&self.targets[slot..slot + len]);
                 r += len;
             }
@@ -456,7 +462,6 @@ impl<const D: usize> PathPlan<D> {
         Block {
             rows: self.shaped(rows),
             slots: Slots::Runs(runs),
-            weights: Some(row_weights),
             targets: RowTargets::Indices(row_targets),
         }
     }
@@ -481,8 +486,10 @@ impl<const D: usize> PathPlan<D> {
         let targets = slots.iter().map(|&s| self.targets[s]).collect();
         Block {
             rows: self.shaped(rows),
-            slots: Slots::Scatter(slots),
-            weights: None,
+            slots: Slots::Scatter {
+                slots,
+                weights: None,
+            },
             targets: RowTargets::Indices(targets),
         }
     }
@@ -502,6 +509,10 @@ impl<const D: usize> Plan<D> for PathPlan<D> {
 
     fn sample(&self, slot: usize) -> usize {
         slot % self.batch
+    }
+
+    fn features(&self) -> usize {
+        self.features
     }
 
     fn device(&self) -> Device {

@@ -11,7 +11,6 @@
 
 use burn::config::Config;
 use burn::tensor::Tensor;
-use ember_core::validate::check_input;
 use ember_core::{Attribution, Attributions, GradientKernel, Model, Report, Result, Target};
 
 /// Hyper-parameters of [`Saliency`].
@@ -24,9 +23,18 @@ pub struct SaliencyConfig {
     #[config(default = false)]
     pub abs: bool,
     /// The most rows per forward+backward pass; `None` uses the device's default
-    /// ([`ember_core::kernel::default_max_rows`]).
+    /// ([`ember_core::kernel::default_rows`]).
     #[config(default = "None")]
     pub max_rows: Option<usize>,
+    /// A memory budget in bytes for the input rows of one pass (the rows per pass follow
+    /// from a row's size); `None` uses the device's default. With `max_rows`, the smaller wins.
+    #[config(default = "None")]
+    pub memory_budget: Option<usize>,
+    /// Check once per call, before the first pass, that the model's rows are independent and
+    /// deterministic (a Burn module in training mode is not); turn off only for a model known
+    /// to be in evaluation mode.
+    #[config(default = true)]
+    pub check_model: bool,
 }
 
 impl SaliencyConfig {
@@ -34,11 +42,11 @@ impl SaliencyConfig {
     ///
     /// # Errors
     ///
-    /// [`ember_core::Error::InvalidConfig`] if `max_rows` is `Some(0)`.
+    /// [`ember_core::Error::InvalidConfig`] if `max_rows` or `memory_budget` is `Some(0)`.
     pub fn init(&self) -> Result<Saliency> {
         Ok(Saliency {
             abs: self.abs,
-            kernel: GradientKernel::new().with_max_rows_opt(self.max_rows)?,
+            kernel: GradientKernel::with_settings(self.max_rows, self.memory_budget, self.check_model)?,
         })
     }
 }
@@ -81,7 +89,7 @@ impl<const D: usize> Attribution<D> for Saliency {
         input: Tensor<D>,
         target: impl Into<Target>,
     ) -> Result<Attributions<D>> {
-        let batch = check_input(&input)?;
+        let batch = self.kernel.check_call(model, &input)?;
         let target = target.into();
         let per_sample = target.per_sample();
         let targets = target.rows(batch)?;

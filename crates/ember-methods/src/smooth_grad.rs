@@ -33,11 +33,11 @@
 use burn::config::Config;
 use burn::tensor::{FloatDType, Tensor, TensorData};
 use ember_core::attribution::NoiseReport;
-use ember_core::kernel::default_max_rows;
 use ember_core::rng::SplitMix64;
-use ember_core::validate::{check_input, read_f64};
+use ember_core::validate::read_f64;
 use ember_core::{
-    Attribution, Attributions, Error, GradientKernel, KernelStats, Model, Report, Result, Target,
+    Attribution, Attributions, Error, GradientKernel, KernelStats, Model, Renumbered, Report,
+    Result, Target,
 };
 use serde::{Deserialize, Serialize};
 
@@ -102,11 +102,22 @@ pub struct SmoothGradConfig {
     pub seed: u64,
     /// About how many noisy rows (copies × batch) go into one call of the inner method, which
     /// still runs its own passes of at most its own `max_rows`. `None` uses
-    /// `PASSES_PER_CALL` (8) × the device's rows per pass ([`default_max_rows`]): 1024 rows on
-    /// CPU backends, so per-call checks are amortised over several passes. It bounds the
+    /// `PASSES_PER_CALL` (8) × the device's rows per pass for the input's rows
+    /// ([`ember_core::kernel::default_rows`], or `memory_budget`): 1024 rows of a small input
+    /// on CPU backends, so per-call checks are amortised over several passes. It bounds the
     /// memory of the noisy copies and of the inner method's accumulators.
     #[config(default = "None")]
     pub max_rows: Option<usize>,
+    /// A memory budget in bytes for the input rows of one pass, which sets the default
+    /// `max_rows` (8 passes' worth) and the forward pass at the clean input; the inner method
+    /// has its own.
+    #[config(default = "None")]
+    pub memory_budget: Option<usize>,
+    /// Check once per call, before the first pass, that the model's rows are independent and
+    /// deterministic (a Burn module in training mode is not); the inner calls do not repeat
+    /// it. Turn off only for a model known to be in evaluation mode.
+    #[config(default = true)]
+    pub check_model: bool,
 }
 
 impl SmoothGradConfig {
@@ -115,7 +126,7 @@ impl SmoothGradConfig {
     /// # Errors
     ///
     /// [`Error::InvalidConfig`] for 0 samples, a negative or non-finite noise level, or
-    /// `max_rows` of `Some(0)`.
+    /// `max_rows` or `memory_budget` of `Some(0)`.
     pub fn init<A>(&self, inner: A) -> Result<SmoothGrad<A>> {
         if self.samples == 0 {
             return Err(Error::InvalidConfig {
@@ -141,6 +152,7 @@ impl SmoothGradConfig {
             noise_scale: self.noise_scale,
             seed: self.seed,
             max_rows: self.max_rows,
+            kernel: GradientKernel::with_settings(None, self.memory_budget, self.check_model)?,
         })
     }
 }
@@ -177,6 +189,8 @@ pub struct SmoothGrad<A> {
     noise_scale: NoiseScale,
     seed: u64,
     max_rows: Option<usize>,
+    /// The clean input's forward pass, the checks and the default rows per call.
+    kernel: GradientKernel,
 }
 
 /// Every statistic of a [`SmoothGrad`] run (see [`SmoothGrad::smooth`]).
@@ -262,16 +276,18 @@ impl<A> SmoothGrad<A> {
     where
         A: Attribution<D>,
     {
-        let batch = check_input(&input)?;
+        let batch = self.kernel.check_call(model, &input)?;
         let input = input.without_autodiff();
         let target = target.into();
         let per_sample = target.per_sample();
         // The targets at the clean input (which resolves `Predicted`) and `F(x)`.
-        let kernel = GradientKernel::new().with_max_rows_opt(self.max_rows)?;
-        let (targets, scores) = kernel.evaluate(model, input.clone(), &target.rows(batch)?)?;
-        let rows_per_call = self
-            .max_rows
-            .unwrap_or_else(|| PASSES_PER_CALL * default_max_rows(&input.device()));
+        let (targets, scores) =
+            self.kernel
+                .evaluate(model, input.clone(), &target.rows(batch)?)?;
+        let features = input.dims()[1..].iter().product();
+        let rows_per_call = self.max_rows.unwrap_or_else(|| {
+            PASSES_PER_CALL * self.kernel.rows_per_pass(&input.device(), features)
+        });
         let copies_per_call = (rows_per_call / batch).max(1);
 
         let sigmas = self.sigmas(&input)?;
@@ -287,7 +303,10 @@ impl<A> SmoothGrad<A> {
                 Target::Classes(classes) => Target::Classes(classes.clone()),
                 _ => Target::PerSample(targets.repeat(copies)),
             };
-            let out = self.inner.attribute(model, noisy, inner_target)?;
+            // Copy `c` of sample `b` is row `c · batch + b` of the inner call: its auxiliary
+            // inputs are sample `b`'s, and the model was checked above.
+            let renumbered = Renumbered::new(model, (0..copies * batch).map(|r| r % batch).collect(), true);
+            let out = self.inner.attribute(&renumbered, noisy, inner_target)?;
             stats.merge(KernelStats {
                 rows: out.report.model_evaluations,
                 passes: out.report.passes,

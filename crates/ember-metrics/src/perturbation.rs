@@ -31,14 +31,12 @@
 
 use burn::config::Config;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
-use ember_core::kernel::default_max_rows;
-use ember_core::validate::{check_input, read_f64};
-use ember_core::{Error, Model, Result};
+use ember_core::kernel::RowsFrom;
+use ember_core::validate::read_f64;
+use ember_core::{Error, GradientKernel, Model, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::support::{
-    check_max_rows, check_target_count, evaluate_rows, read_rows, shape_mismatch, trapezoid,
-};
+use crate::support::{check_target_count, read_rows, shape_mismatch, softmax_at, trapezoid};
 
 /// In which order the features are perturbed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -116,9 +114,17 @@ pub struct PerturbationCurveConfig {
     #[config(default = "CurveScore::Probability")]
     pub score: CurveScore,
     /// The most rows per forward pass; `None` uses the device's default
-    /// ([`ember_core::kernel::default_max_rows`]).
+    /// ([`ember_core::kernel::default_rows`]).
     #[config(default = "None")]
     pub max_rows: Option<usize>,
+    /// A memory budget in bytes for the input rows of one pass; `None` uses the device's
+    /// default. With `max_rows`, the smaller wins.
+    #[config(default = "None")]
+    pub memory_budget: Option<usize>,
+    /// Check once per call, before the first pass, that the model's rows are independent and
+    /// deterministic (a Burn module in training mode is not).
+    #[config(default = true)]
+    pub check_model: bool,
 }
 
 impl PerturbationCurveConfig {
@@ -153,14 +159,17 @@ impl PerturbationCurveConfig {
             }
             _ => {}
         }
-        check_max_rows(self.max_rows)?;
         Ok(PerturbationCurve {
             steps: self.steps,
             order: self.order,
             mode: self.mode,
             replacement: self.replacement,
             score: self.score,
-            max_rows: self.max_rows,
+            kernel: GradientKernel::with_settings(
+                self.max_rows,
+                self.memory_budget,
+                self.check_model,
+            )?,
         })
     }
 }
@@ -197,7 +206,7 @@ pub struct PerturbationCurve {
     mode: CurveMode,
     replacement: Replacement,
     score: CurveScore,
-    max_rows: Option<usize>,
+    kernel: GradientKernel,
 }
 
 /// A perturbation curve of a batch, serializable for reports.
@@ -277,7 +286,7 @@ impl PerturbationCurve {
         targets: &[usize],
     ) -> Result<Curve> {
         let input = input.without_autodiff();
-        let batch = check_input(&input)?;
+        let batch = self.kernel.check_call(model, &input)?;
         let dims = input.dims();
         if attributions.dims() != dims {
             return Err(shape_mismatch(
@@ -296,22 +305,29 @@ impl PerturbationCurve {
         let counts = self.counts(features);
         let steps = self.steps;
         let total = batch * steps;
-        let max_rows = self.max_rows.unwrap_or_else(|| default_max_rows(&device));
-        let build = |range: std::ops::Range<usize>| {
-            Ok(self.rows(&input, &replacement, &ranks, &counts, range, &device))
+        let plan = RowsFrom {
+            len: total,
+            features,
+            device: device.clone(),
+            build: |range: std::ops::Range<usize>| {
+                Ok(self.rows(&input, &replacement, &ranks, &counts, range, &device))
+            },
+            sample: |row| row / steps,
+            target: |row| Some(targets[row / steps]),
         };
-        let evaluation = evaluate_rows(
-            model,
-            total,
-            max_rows,
-            build,
-            |row| targets[row / steps],
-            |row| row / steps,
-            self.score,
-        )?;
+        let mut scores = Vec::with_capacity(total);
+        let passes = self.kernel.forward(model, &plan, |range, values, cols| {
+            for (row, output) in range.zip(values.chunks(cols)) {
+                let class = targets[row / steps];
+                scores.push(match self.score {
+                    CurveScore::Logit => output[class],
+                    CurveScore::Probability => softmax_at(output, class),
+                });
+            }
+            Ok(())
+        })?;
         let fractions = self.fractions();
-        let per_sample: Vec<Vec<f64>> = evaluation
-            .scores
+        let per_sample: Vec<Vec<f64>> = scores
             .chunks(steps)
             .map(<[f64]>::to_vec)
             .collect();
@@ -329,7 +345,7 @@ impl PerturbationCurve {
             per_sample,
             mean,
             model_evaluations: total,
-            passes: evaluation.passes,
+            passes,
         })
     }
 

@@ -24,7 +24,7 @@ use burn::config::Config;
 use burn::tensor::{Int, Tensor, TensorData};
 use ember_core::rng::SplitMix64;
 use ember_core::validate::{check_input, read_f64};
-use ember_core::{Attribution, Error, Model, Result, Target};
+use ember_core::{Attribution, Error, Model, Renumbered, Result, Target};
 
 use crate::support::{check_max_rows, check_target_count, non_finite, shape_mismatch};
 
@@ -170,10 +170,13 @@ impl MaxSensitivity {
         let features: usize = dims[1..].iter().product();
         let device = input.device();
 
-        let explain = |rows: Tensor<D>, targets: Vec<usize>| -> Result<Tensor<D>> {
+        // `samples[r]` is the input sample of row `r`: its auxiliary inputs follow it. The first
+        // call (at the input) checks the model's rows; the perturbed ones reuse that check.
+        let explain = |rows: Tensor<D>, targets: Vec<usize>, samples: Vec<usize>, checked| {
             let n = rows.dims()[0];
+            let model = Renumbered::new(model, samples, checked);
             let values = method
-                .attribute(model, rows, Target::PerSample(targets))?
+                .attribute(&model, rows, Target::PerSample(targets))?
                 .values;
             let mut expected = dims;
             expected[0] = n;
@@ -185,7 +188,7 @@ impl MaxSensitivity {
                     "attributions of the shape of the method's input",
                 ));
             }
-            Ok(values.without_autodiff())
+            Ok::<_, Error>(values.without_autodiff())
         };
         let norms = |t: Tensor<D>| -> Result<Vec<f64>> {
             let n = t.dims()[0];
@@ -196,7 +199,7 @@ impl MaxSensitivity {
                 .collect())
         };
 
-        let base = explain(input.clone(), targets.to_vec())?;
+        let base = explain(input.clone(), targets.to_vec(), (0..batch).collect(), false)?;
         let base_norms = norms(base.clone())?;
         check_distances(&base_norms, batch)?;
 
@@ -216,7 +219,8 @@ impl MaxSensitivity {
             let index = Tensor::<1, Int>::from_data(TensorData::new(index, [len]), &device);
             let rows = input.clone().select(0, index.clone()) + part;
             let row_targets = (start..start + len).map(|r| targets[r % batch]).collect();
-            let values = explain(rows, row_targets)?;
+            let samples = (start..start + len).map(|r| r % batch).collect();
+            let values = explain(rows, row_targets, samples, true)?;
             distances.extend(norms(values - base.clone().select(0, index))?);
         }
         check_distances(&distances, batch)?;

@@ -1,12 +1,9 @@
-//! Shared checks, host reads and the batched forward evaluation of the metrics.
-
-use std::ops::Range;
+//! Shared checks and host reads of the metrics (their forward passes go through
+//! `ember_core`'s forward-only streaming, `GradientKernel::forward`).
 
 use burn::tensor::Tensor;
 use ember_core::validate::{first_and_total, read_f64};
-use ember_core::{Error, Model, Result};
-
-use crate::perturbation::CurveScore;
+use ember_core::{Error, Result};
 
 /// A tensor's values on the host, one row of `features` values per sample.
 #[derive(Debug, Clone)]
@@ -112,77 +109,6 @@ pub(crate) fn check_max_rows(max_rows: Option<usize>) -> Result<()> {
         });
     }
     Ok(())
-}
-
-/// The scores of a forward-only evaluation, and how it was done.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Evaluation {
-    /// The score of each row.
-    pub scores: Vec<f64>,
-    /// Forward passes made.
-    pub passes: usize,
-}
-
-/// Evaluates the model, forward only, on `total` rows built block by block by `build`, in
-/// blocks of at most `max_rows` rows, and returns the `score` of each row's target class.
-///
-/// `target(row)` and `sample(row)` give each row's class and the sample that errors name.
-///
-/// # Errors
-///
-/// [`Error::ModelOutputShape`], [`Error::NonFiniteOutput`], [`Error::TargetOutOfRange`], or any
-/// error of `build`.
-pub(crate) fn evaluate_rows<const D: usize, M: Model<D> + ?Sized>(
-    model: &M,
-    total: usize,
-    max_rows: usize,
-    mut build: impl FnMut(Range<usize>) -> Result<Tensor<D>>,
-    target: impl Fn(usize) -> usize,
-    sample: impl Fn(usize) -> usize,
-    score: CurveScore,
-) -> Result<Evaluation> {
-    let block = max_rows.max(1);
-    let mut scores = Vec::with_capacity(total);
-    let mut passes = 0;
-    for start in (0..total).step_by(block) {
-        let range = start..(start + block).min(total);
-        let len = range.len();
-        let output = model.forward(build(range)?);
-        passes += 1;
-        let [rows, cols] = output.dims();
-        if rows != len || cols == 0 {
-            return Err(Error::ModelOutputShape {
-                output: vec![rows, cols],
-                rows: len,
-            });
-        }
-        let values = read_f64(output)?;
-        let bad: Vec<i64> = values
-            .chunks(cols)
-            .map(|row| row.iter().filter(|v| !v.is_finite()).count() as i64)
-            .collect();
-        if let Some((row, count)) = first_and_total(&bad) {
-            return Err(Error::NonFiniteOutput {
-                count,
-                sample: sample(start + row),
-            });
-        }
-        for (offset, row) in values.chunks(cols).enumerate() {
-            let class = target(start + offset);
-            if class >= cols {
-                return Err(Error::TargetOutOfRange {
-                    target: class,
-                    sample: sample(start + offset),
-                    outputs: cols,
-                });
-            }
-            scores.push(match score {
-                CurveScore::Logit => row[class],
-                CurveScore::Probability => softmax_at(row, class),
-            });
-        }
-    }
-    Ok(Evaluation { scores, passes })
 }
 
 /// The softmax of `row` at `class`, computed stably in f64.

@@ -10,7 +10,7 @@ use std::cell::Cell;
 
 use burn::tensor::{Device, Tensor};
 use common::{host, linear, max_abs_diff, mlp, tensor, values};
-use ember_core::{Attribution, Attributions, Error, Model, Result, Target};
+use ember_core::{Attribution, Attributions, Error, Model, Result, Target, WithAux};
 use ember_methods::{InputXGradientConfig, IntegratedGradientsConfig, SaliencyConfig};
 use ember_metrics::{
     CurveMode, CurveScore, MaxSensitivityConfig, ModelRandomisationConfig, PerturbationCurveConfig,
@@ -33,6 +33,7 @@ backend_tests!(
     completeness_reads_the_integrated_gradients_delta,
     sanity_check_follows_the_similarity_of_the_last_step,
     bad_inputs_are_typed_errors,
+    metrics_refuse_coupled_models_and_follow_auxiliary_inputs,
 );
 
 const FEATURES: usize = 6;
@@ -660,4 +661,58 @@ fn bad_inputs_are_typed_errors(device: &Device) {
         sensitivity.evaluate(&saliency, &model, nan, &[0, 0]),
         Err(Error::NonFiniteInput { .. })
     ));
+}
+
+/// A model whose rows are coupled (it centres its batch, as BatchNorm in training mode does)
+/// gets the typed error from the curves and from max-sensitivity; a model with a per-sample
+/// mask gives every sample the curve it gets alone.
+fn metrics_refuse_coupled_models_and_follow_auxiliary_inputs(device: &Device) {
+    let x = tensor(values(31, 3 * FEATURES), [3, FEATURES], device);
+    let attributions = tensor(values(32, 3 * FEATURES), [3, FEATURES], device);
+    let inner = mlp(device);
+    let coupled = |x: Tensor<2>| inner(x.clone() - x.mean_dim(0));
+    let curve = PerturbationCurveConfig::new().with_steps(4).init().unwrap();
+    let err = curve
+        .curve(&coupled, x.clone(), attributions.clone(), &[0, 1, 2])
+        .unwrap_err();
+    assert!(matches!(err, Error::ModelRowsCoupled { .. }), "{err}");
+    let saliency = SaliencyConfig::new().init().unwrap();
+    let err = MaxSensitivityConfig::new()
+        .with_samples(2)
+        .init()
+        .unwrap()
+        .evaluate(&saliency, &coupled, x.clone(), &[0, 1, 2])
+        .unwrap_err();
+    assert!(matches!(err, Error::ModelRowsCoupled { .. }), "{err}");
+
+    // A per-sample mask over the features, as an auxiliary input.
+    let masks: Vec<f64> = (0..3 * FEATURES)
+        .map(|i| if (i / FEATURES + i) % 3 == 0 { 0.0 } else { 1.0 })
+        .collect();
+    let mask = tensor(masks.clone(), [3, FEATURES], device);
+    let masked = WithAux::new(mask, |x: Tensor<2>, mask: Tensor<2>| inner(x * mask));
+    for max_rows in [Some(1), Some(5), None] {
+        let curve = PerturbationCurveConfig::new()
+            .with_steps(4)
+            .with_max_rows(max_rows)
+            .init()
+            .unwrap();
+        let batched = curve
+            .curve(&masked, x.clone(), attributions.clone(), &[2, 0, 1])
+            .unwrap();
+        for (s, target) in [2, 0, 1].into_iter().enumerate() {
+            let m = tensor(masks[s * FEATURES..(s + 1) * FEATURES].to_vec(), [1, FEATURES], device);
+            let alone_model = |x: Tensor<2>| inner(x * m.clone());
+            let alone = curve
+                .curve(
+                    &alone_model,
+                    x.clone().narrow(0, s, 1),
+                    attributions.clone().narrow(0, s, 1),
+                    &[target],
+                )
+                .unwrap();
+            let diff = max_abs_diff(&batched.per_sample[s], &alone.per_sample[0]);
+            assert!(diff < 1e-6, "sample {s}, max_rows {max_rows:?}: {diff}");
+        }
+    }
 }

@@ -37,9 +37,10 @@ pub struct ReadmeQuickStart;
 
 pub use burn;
 pub use ember_core::{
-    Accumulators, Attribution, Attributions, Baseline, Block, Error, GradientKernel, KernelOutput,
-    KernelStats, Model, Moments, NoiseReport, Plan, Quadrature, Report, Result, RowTargets, Target,
-    baseline, kernel, quadrature, rng, validate,
+    Accumulators, Attribution, Attributions, Auxiliary, Baseline, Block, DeviceClass, Error, Eval,
+    EvalWith, ForwardPlan, GradientKernel, KernelOutput, KernelStats, Model, NoiseReport, Plan,
+    Quadrature, Renumbered, Report, Result, RowSamples, RowTargets, RowsFrom, Target, WithAux,
+    baseline, eval, eval_with, kernel, model, quadrature, rng, validate,
 };
 pub use ember_methods::{
     InputXGradient, InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig,
@@ -51,7 +52,8 @@ pub use ember_methods::{
 pub mod prelude {
     pub use crate::backend::{Backend, Precision};
     pub use ember_core::{
-        Attribution, Attributions, Baseline, Error, Model, Quadrature, Report, Target,
+        Attribution, Attributions, Baseline, Error, Model, Quadrature, Report, RowSamples, Target,
+        WithAux,
     };
     pub use ember_methods::{
         InputXGradient, InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig,

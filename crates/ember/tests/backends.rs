@@ -20,7 +20,8 @@ backend_tests!(Precision::F32;
     permuting_the_batch_permutes_the_result,
     max_rows_blocks_agree_with_one_pass,
     saliency_abs_is_the_absolute_gradient,
-    bad_inputs_are_typed_errors,
+    bad_inputs_are_typed_errors;
+    plain: backends_agree_on_the_cnn,
 );
 
 fn saliency() -> Saliency {
@@ -290,7 +291,6 @@ fn bad_inputs_are_typed_errors(device: &Device) {
 }
 
 /// The three backends compute the same CNN attributions to 1e-5 in f32.
-#[test]
 fn backends_agree_on_the_cnn() {
     /// A backend, its saliency, its gradient × input, and its predicted classes.
     type Run = (Backend, Vec<f64>, Vec<f64>, Vec<usize>);

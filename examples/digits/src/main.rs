@@ -23,7 +23,7 @@ struct Args {
 
 fn run(device: Device, examples: usize) -> Result<(), Box<dyn std::error::Error>> {
     let cnn = ember_zoo::shipped::cnn(&device)?;
-    let model = |x: Tensor<4>| cnn.forward(x);
+    let model = ember::eval(&cnn, ember_zoo::Cnn::forward);
     let test = digits_split().test;
     let n = examples.clamp(1, test.len());
     let inputs = Tensor::<4>::from_data(

@@ -58,7 +58,7 @@ impl Method {
         inputs: Tensor<4>,
         target: Target,
     ) -> ember::Result<Attributions<4>> {
-        let model = |x: Tensor<4>| cnn.forward(x);
+        let model = ember::eval(cnn, Cnn::forward);
         match self {
             Method::Saliency => SaliencyConfig::new()
                 .init()?
@@ -76,7 +76,7 @@ impl Method {
 
 fn run(device: Device) -> Result<(), Box<dyn Error>> {
     let cnn = ember_zoo::shipped::cnn(&device)?;
-    let model = |x: Tensor<4>| cnn.forward(x);
+    let model = ember::eval(&cnn, Cnn::forward);
     let test = digits_split().test;
     let inputs = Tensor::<4>::from_data(
         TensorData::new(test.inputs[..DIGITS * 64].to_vec(), [DIGITS, 1, 8, 8]),

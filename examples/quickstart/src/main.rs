@@ -44,8 +44,8 @@ struct Args {
 fn run(device: Device) -> Result<(), Error> {
     device.seed(7);
     let model = Tiny::new(&device);
-    // Any Burn module becomes an ember model through a closure.
-    let model = |x: Tensor<2>| model.forward(x);
+    // Any Burn module becomes an ember model in evaluation mode, with its forward function.
+    let model = ember::eval(&model, Tiny::forward);
 
     let inputs = Tensor::<2>::from_floats([[0.5, -1.0, 2.0, 0.0], [1.5, 0.25, -0.5, 3.0]], &device);
 

@@ -42,7 +42,7 @@ struct Args {
 fn run(device: Device, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let top = args.top;
     let model = ember_zoo::shipped::tabular(&device)?;
-    let model = |x: Tensor<2>| model.forward(x);
+    let model = ember::eval(&model, ember_zoo::Tabular::forward);
     let (split, _) = breast_cancer_split();
     let test = split.test;
     let inputs = Tensor::<2>::from_data(

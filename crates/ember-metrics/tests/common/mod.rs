@@ -2,113 +2,55 @@
 //! weights, and host reads.
 //!
 //! Mirrors `crates/ember/tests/common`: one test body runs as `flex::name`, `ndarray::name` and
-//! (with this crate's `wgpu` feature) `wgpu::name`, so a failure names its backend. A wgpu
-//! body is skipped without an adapter unless `EMBER_REQUIRE_WGPU=1`.
+//! (with this crate's `wgpu` feature) `wgpu::name`, so a failure names its backend. Without
+//! an adapter the wgpu tests show as ignored, or fail with `EMBER_REQUIRE_WGPU=1`.
 
 #![allow(dead_code)]
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-/// The environment variable that turns a missing wgpu adapter into a test failure.
-pub const REQUIRE_WGPU: &str = "EMBER_REQUIRE_WGPU";
-
-/// The backends the tests run on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// Burn's Flex CPU backend.
-    Flex,
-    /// Burn's ndarray CPU backend.
-    Ndarray,
-    /// Burn's wgpu backend (this crate's `wgpu` feature).
-    Wgpu,
-}
-
-/// The device of `backend`, or `None` when it cannot run here (a note says why).
-pub fn device(backend: Backend) -> Option<Device> {
-    match backend {
-        Backend::Flex => Some(Device::flex()),
+/// Opens a backend by name for the test harness: `flex`, `ndarray`, or `wgpu` (this crate's
+/// `wgpu` feature; on Vulkan when `EMBER_WGPU_API=vulkan`), or says why it cannot run.
+pub fn open(name: &str) -> Result<Device, String> {
+    match name {
+        "flex" => Ok(Device::flex()),
         #[allow(deprecated)]
-        Backend::Ndarray => Some(Device::ndarray()),
-        Backend::Wgpu => wgpu(),
+        "ndarray" => Ok(Device::ndarray()),
+        "wgpu" => wgpu(),
+        other => Err(format!("unknown backend {other}")),
     }
 }
 
 #[cfg(feature = "wgpu")]
-fn wgpu() -> Option<Device> {
-    use std::sync::OnceLock;
-    static OPENED: OnceLock<Result<Device, String>> = OnceLock::new();
-    let opened = OPENED.get_or_init(|| {
-        let api = match std::env::var("EMBER_WGPU_API").as_deref() {
-            Ok("vulkan") => burn::tensor::wgpu::WgpuBackend::Vulkan,
-            _ => burn::tensor::wgpu::WgpuBackend::Auto,
-        };
-        let attempt = std::panic::catch_unwind(|| -> Result<Device, String> {
-            let device = Device::wgpu_options()
-                .graphics_api(api)
-                .init()
-                .map_err(|e| format!("no usable adapter: {e}"))?;
-            let probe = Tensor::<1>::from_floats([1.0, 2.0], &device).sum();
-            probe.try_into_data().map_err(|e| format!("{e:?}"))?;
-            note(&format!("wgpu tests run on {device:?}"));
-            Ok(device)
-        });
-        attempt.unwrap_or_else(|_| Err("the wgpu backend panicked while opening".into()))
-    });
-    match opened {
-        Ok(device) => Some(device.clone()),
-        Err(reason) => skip(reason),
-    }
+fn wgpu() -> Result<Device, String> {
+    let api = match std::env::var("EMBER_WGPU_API").as_deref() {
+        Ok("vulkan") => burn::tensor::wgpu::WgpuBackend::Vulkan,
+        _ => burn::tensor::wgpu::WgpuBackend::Auto,
+    };
+    let device = Device::wgpu_options()
+        .graphics_api(api)
+        .init()
+        .map_err(|e| format!("no usable adapter: {e}"))?;
+    let probe = Tensor::<1>::from_floats([1.0, 2.0], &device).sum();
+    probe.try_into_data().map_err(|e| format!("{e:?}"))?;
+    Ok(device)
 }
 
 #[cfg(not(feature = "wgpu"))]
-fn wgpu() -> Option<Device> {
-    skip("this build lacks the `wgpu` feature of ember-metrics")
+fn wgpu() -> Result<Device, String> {
+    Err("this build lacks the `wgpu` feature of ember-metrics".into())
 }
 
-fn skip(reason: &str) -> Option<Device> {
-    if std::env::var(REQUIRE_WGPU).is_ok_and(|v| !v.is_empty() && v != "0") {
-        panic!("{REQUIRE_WGPU} is set but wgpu cannot run: {reason}");
-    }
-    note(&format!(
-        "SKIPPED on wgpu: {reason} (set {REQUIRE_WGPU}=1 to make this a failure)"
-    ));
-    None
-}
-
-/// Writes to the real stderr, past the test harness's output capture, so that a note shows.
-pub fn note(message: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "note: {message}");
-}
-
-/// Runs test bodies once per backend, as `flex::name`, `ndarray::name` and `wgpu::name`. A
-/// body is `fn name(device: &Device)`.
+/// The test binary's `main`: every body runs as `flex::name`, `ndarray::name` and `wgpu::name`
+/// (a body is `fn name(device: &Device)`); a backend that cannot run shows its tests as
+/// ignored (see `ember_testkit`).
 #[macro_export]
 macro_rules! backend_tests {
     ($($name:ident),* $(,)?) => {
-        mod flex {
-            $(#[test] fn $name() {
-                if let Some(device) = $crate::common::device($crate::common::Backend::Flex) {
-                    super::$name(&device);
-                }
-            })*
-        }
-        mod ndarray {
-            $(#[test] fn $name() {
-                if let Some(device) = $crate::common::device($crate::common::Backend::Ndarray) {
-                    super::$name(&device);
-                }
-            })*
-        }
-        mod wgpu {
-            $(#[test] fn $name() {
-                if let Some(device) = $crate::common::device($crate::common::Backend::Wgpu) {
-                    super::$name(&device);
-                }
-            })*
-        }
+        ember_testkit::backend_main!($crate::common::open; $($name),*);
     };
 }
+
 
 /// A deterministic pseudo-random sequence in [-1, 1) (a 64-bit LCG), the same on every backend.
 pub fn values(seed: u64, n: usize) -> Vec<f64> {

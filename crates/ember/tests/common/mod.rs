@@ -22,10 +22,9 @@ pub const REQUIRE_WGPU: &str = "EMBER_REQUIRE_WGPU";
 pub const WGPU_API: &str = "EMBER_WGPU_API";
 
 /// The device of `backend` with `precision`, or `None` when the backend cannot run here (not
-/// compiled, or no wgpu adapter). With `EMBER_REQUIRE_WGPU=1`, a wgpu backend that cannot run
-/// panics instead, naming the reason.
+/// compiled, or no wgpu adapter), once per process.
 pub fn device(backend: Backend, precision: Precision) -> Option<Device> {
-    type Opened = (Backend, Precision, Option<Device>);
+    type Opened = (Backend, Precision, Result<Device, String>);
     static CACHE: OnceLock<std::sync::Mutex<Vec<Opened>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
@@ -33,92 +32,72 @@ pub fn device(backend: Backend, precision: Precision) -> Option<Device> {
         .iter()
         .find(|(b, p, _)| *b == backend && *p == precision)
     {
-        return found.clone();
+        return found.clone().ok();
     }
-    let found = open(backend, precision);
+    let found = open_device(backend, precision);
     cache.push((backend, precision, found.clone()));
-    found
+    found.ok()
 }
 
-fn open(backend: Backend, precision: Precision) -> Option<Device> {
-    let required = backend == Backend::Wgpu
-        && std::env::var(REQUIRE_WGPU).is_ok_and(|v| !v.is_empty() && v != "0");
+/// Opens `backend` with `precision` (`wgpu` on Vulkan when `EMBER_WGPU_API=vulkan`) and
+/// touches it, so that a missing adapter shows here, not inside a test.
+pub fn open_device(backend: Backend, precision: Precision) -> Result<Device, String> {
     let backend = match (backend, std::env::var(WGPU_API).as_deref()) {
         (Backend::Wgpu, Ok("vulkan")) => Backend::Vulkan,
         (Backend::Wgpu, Ok("auto") | Err(_)) => Backend::Wgpu,
-        (Backend::Wgpu, Ok(other)) => panic!("{WGPU_API}={other}: expected `vulkan` or `auto`"),
+        (Backend::Wgpu, Ok(other)) => {
+            return Err(format!("{WGPU_API}={other}: expected `vulkan` or `auto`"));
+        }
         (other, _) => other,
     };
     let attempt = std::panic::catch_unwind(|| -> Result<Device, String> {
         let device = backend.device_with(precision).map_err(|e| e.to_string())?;
-        // Touch the device so that a missing adapter shows up here, not inside a test.
         let probe = Tensor::<1>::from_floats([1.0, 2.0], &device).sum();
         probe.try_into_data().map_err(|e| format!("{e:?}"))?;
         Ok(device)
     });
-    let reason = match attempt {
-        Ok(Ok(device)) => {
-            if backend != Backend::Flex && backend != Backend::Ndarray {
-                note(&format!("{backend} ({precision}) tests run on {device:?}"));
-            }
-            return Some(device);
-        }
-        Ok(Err(reason)) => reason,
-        Err(panic) => panic
+    attempt.unwrap_or_else(|panic| {
+        Err(panic
             .downcast_ref::<String>()
             .cloned()
             .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "the backend panicked while opening".into()),
+            .unwrap_or_else(|| "the backend panicked while opening".into()))
+    })
+}
+
+/// The opener of the test harness for one precision: `flex`, `ndarray` or `wgpu` by name.
+pub fn open(name: &str, precision: Precision) -> Result<Device, String> {
+    let backend = match name {
+        "flex" => Backend::Flex,
+        "ndarray" => Backend::Ndarray,
+        "wgpu" => Backend::Wgpu,
+        other => return Err(format!("unknown backend {other}")),
     };
-    if required {
-        panic!("{REQUIRE_WGPU} is set but the {backend} backend cannot run: {reason}");
-    }
-    note(&format!(
-        "SKIPPED on {backend} ({precision}): {reason} (set {REQUIRE_WGPU}=1 to make this a failure)"
-    ));
-    None
+    device(backend, precision).ok_or_else(|| {
+        open_device(backend, precision)
+            .err()
+            .unwrap_or_else(|| "it did not open".into())
+    })
 }
 
-/// Writes to the real stderr, past the test harness's output capture, so that a skip shows.
+/// Writes to the real stderr, past the test harness's output capture, so that a note shows.
 pub fn note(message: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "note: {message}");
+    ember_testkit::note(message);
 }
 
-/// Runs test bodies once per backend, as `flex::name`, `ndarray::name` and `wgpu::name`, so a
-/// failure names its backend. A body is `fn name(device: &Device)`.
+/// The test binary's `main`: every body runs as `flex::name`, `ndarray::name` and
+/// `wgpu::name` (a body is `fn name(device: &Device)`), and a backend that cannot run shows
+/// its tests as ignored (see `ember_testkit`). Plain tests follow `plain:`.
 #[macro_export]
 macro_rules! backend_tests {
-    ($precision:expr; $($name:ident),* $(,)?) => {
-        mod flex {
-            #[allow(unused_imports)]
-            use super::*;
-            $(#[test] fn $name() {
-                if let Some(device) = $crate::common::device(ember::backend::Backend::Flex, $precision) {
-                    super::$name(&device);
-                }
-            })*
+    ($precision:expr; $($name:ident),* $(,)? $(; plain: $($plain:ident),* $(,)?)?) => {
+        fn open_backend(name: &str) -> Result<ember::burn::tensor::Device, String> {
+            $crate::common::open(name, $precision)
         }
-        mod ndarray {
-            #[allow(unused_imports)]
-            use super::*;
-            $(#[test] fn $name() {
-                if let Some(device) = $crate::common::device(ember::backend::Backend::Ndarray, $precision) {
-                    super::$name(&device);
-                }
-            })*
-        }
-        mod wgpu {
-            #[allow(unused_imports)]
-            use super::*;
-            $(#[test] fn $name() {
-                if let Some(device) = $crate::common::device(ember::backend::Backend::Wgpu, $precision) {
-                    super::$name(&device);
-                }
-            })*
-        }
+        ember_testkit::backend_main!(open_backend; $($name),*; plain: $($($plain),*)?);
     };
 }
+
 
 /// A deterministic pseudo-random sequence in [-1, 1) (a 64-bit LCG), the same on every backend.
 pub fn values(seed: u64, n: usize) -> Vec<f64> {

@@ -1,0 +1,77 @@
+//! The benchmarks' raw limit of gradient work: not an attribution API.
+//!
+//! `ember bench` times every method against [`raw_forward_backward`], the least work any
+//! gradient method can do on the same rows. It lives here because the kernel is the only
+//! caller of `backward()`.
+
+use burn::tensor::{Int, Tensor, TensorData};
+
+use super::GradientKernel;
+use crate::model::RowSamples;
+use crate::validate::read_f64;
+use crate::{Error, Model, Result};
+
+/// The raw limit of gradient work, for benchmarks: over `rows`, in blocks of
+/// [`GradientKernel::rows_per_pass`] rows, one forward, one gathered and summed root and one
+/// `backward()` per block, and nothing else (no checks, no plan, no accumulation). Methods
+/// are timed against it (`ember bench`). Returns the sum of all gradients, which forces every
+/// block to be computed, and the number of passes.
+///
+/// # Errors
+///
+/// [`Error::EmptyBatch`], [`Error::TargetCountMismatch`] or [`Error::Backend`].
+pub fn raw_forward_backward<const D: usize, M: Model<D> + ?Sized>(
+    kernel: &GradientKernel,
+    model: &M,
+    rows: Tensor<D>,
+    targets: &[usize],
+) -> Result<(f64, usize)> {
+    let n = rows.dims()[0];
+    if n == 0 {
+        return Err(Error::EmptyBatch {
+            shape: rows.dims().to_vec(),
+        });
+    }
+    if targets.len() != n {
+        return Err(Error::TargetCountMismatch {
+            targets: targets.len(),
+            batch: n,
+        });
+    }
+    let rows = rows.without_autodiff();
+    let device = rows.device();
+    let block = kernel.rows_per_pass(&device, rows.dims()[1..].iter().product()).min(n);
+    let mut total: Option<Tensor<1>> = None;
+    let mut passes = 0;
+    for start in (0..n).step_by(block) {
+        let len = block.min(n - start);
+        let part = rows.clone().narrow(0, start, len).autodiff().require_grad();
+        let index = TensorData::new(
+            targets[start..start + len]
+                .iter()
+                .map(|&t| t as i64)
+                .collect::<Vec<_>>(),
+            [len, 1],
+        );
+        let index = Tensor::<2, Int>::from_data(index, &device);
+        let samples = RowSamples::new((start..start + len).collect());
+        let root = model.forward_rows(part.clone(), &samples).gather(1, index).sum();
+        if !root.is_tracked() {
+            return Err(Error::Backend(
+                "the model's output does not depend on its input: nothing to differentiate".into(),
+            ));
+        }
+        let grads = root.backward();
+        let g = part
+            .grad(&grads)
+            .unwrap_or_else(|| Tensor::zeros(part.dims(), &device));
+        let sum = g.sum();
+        total = Some(match total {
+            Some(t) => t + sum,
+            None => sum,
+        });
+        passes += 1;
+    }
+    let total = read_f64(total.expect("at least one block"))?;
+    Ok((total[0], passes))
+}

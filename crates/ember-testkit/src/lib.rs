@@ -1,0 +1,165 @@
+//! ember's test harness for integration tests that run one body per backend.
+//!
+//! A test binary built with `harness = false` lists its bodies with [`backend_main!`]: each
+//! body `fn name(device: &Device)` runs as `flex::name`, `ndarray::name` and `wgpu::name`, so
+//! a failure names its backend. A backend that cannot run here (its feature is not compiled,
+//! or wgpu finds no adapter) shows its tests as **ignored**, never as passed, with a note on
+//! stderr saying why; with `EMBER_REQUIRE_WGPU=1` (set by CI) a wgpu test that cannot run
+//! fails instead. Output and flags are libtest's (`cargo test -- flex::`, `--list`,
+//! `--exact`), through `libtest-mimic`.
+//!
+//! A backend is opened only when one of its tests is selected, once per process.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use burn::tensor::Device;
+use libtest_mimic::{Arguments, Failed, Trial};
+
+/// The environment variable that turns a wgpu backend that cannot run into failed tests.
+pub const REQUIRE_WGPU: &str = "EMBER_REQUIRE_WGPU";
+
+/// The backends every body runs on, by the name that prefixes its tests.
+pub const BACKENDS: [&str; 3] = ["flex", "ndarray", "wgpu"];
+
+/// A test body that takes the backend's device.
+pub type Body = Arc<dyn Fn(&Device) + Send + Sync>;
+
+/// Opens a backend by name: `Ok(device)`, or `Err(why it cannot run here)`.
+pub type Opener = fn(&str) -> Result<Device, String>;
+
+/// A test binary's tests: bodies per backend and plain tests.
+#[derive(Default)]
+pub struct Suite {
+    backend: Vec<(&'static str, Body)>,
+    plain: Vec<(&'static str, fn())>,
+}
+
+impl Suite {
+    /// An empty suite.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a body that runs once per backend.
+    pub fn backend(mut self, name: &'static str, body: fn(&Device)) -> Self {
+        self.backend.push((name, Arc::new(body)));
+        self
+    }
+
+    /// Adds a test that runs once, on no particular backend.
+    pub fn plain(mut self, name: &'static str, body: fn()) -> Self {
+        self.plain.push((name, body));
+        self
+    }
+
+    /// Parses libtest's arguments, opens the backends that selected tests need with `open`,
+    /// and runs the tests.
+    pub fn run(self, open: Opener) -> ExitCode {
+        let args = Arguments::from_args();
+        let mut opened: HashMap<&str, Result<Device, String>> = HashMap::new();
+        let mut trials = Vec::new();
+        for backend in BACKENDS {
+            for (name, body) in &self.backend {
+                let full = format!("{backend}::{name}");
+                if !selected(&args, &full) {
+                    // Filtered out by libtest-mimic anyway; listed without opening anything.
+                    trials.push(Trial::test(full, || Ok(())));
+                    continue;
+                }
+                let device = opened.entry(backend).or_insert_with(|| {
+                    let result = open_guarded(open, backend);
+                    match &result {
+                        Ok(device) if backend != "flex" && backend != "ndarray" => {
+                            note(&format!("{backend} tests run on {device:?}"))
+                        }
+                        Ok(_) => {}
+                        Err(reason) => note(&format!(
+                            "IGNORED on {backend}: {reason} (set {REQUIRE_WGPU}=1 to make a missing wgpu a failure)"
+                        )),
+                    }
+                    result
+                });
+                trials.push(match device.clone() {
+                    Ok(device) => {
+                        let body = Arc::clone(body);
+                        Trial::test(full, move || {
+                            body(&device);
+                            Ok(())
+                        })
+                    }
+                    Err(reason) if backend == "wgpu" && required() => {
+                        Trial::test(full, move || {
+                            Err(Failed::from(format!(
+                                "{REQUIRE_WGPU} is set but wgpu cannot run: {reason}"
+                            )))
+                        })
+                    }
+                    Err(_) => Trial::test(full, || Ok(())).with_ignored_flag(true),
+                });
+            }
+        }
+        for (name, body) in self.plain {
+            trials.push(Trial::test(name, move || {
+                body();
+                Ok(())
+            }));
+        }
+        libtest_mimic::run(&args, trials).exit_code()
+    }
+}
+
+/// Whether `EMBER_REQUIRE_WGPU` asks for wgpu to run.
+pub fn required() -> bool {
+    std::env::var(REQUIRE_WGPU).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Opens a backend, turning a panic of the backend into the reason it cannot run.
+fn open_guarded(open: Opener, backend: &str) -> Result<Device, String> {
+    std::panic::catch_unwind(|| open(backend)).unwrap_or_else(|panic| {
+        Err(panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| format!("the {backend} backend panicked while opening")))
+    })
+}
+
+/// Whether libtest's filters select the test `name` to run (not for `--list`).
+fn selected(args: &Arguments, name: &str) -> bool {
+    if args.list {
+        return false;
+    }
+    let matches = |pattern: &str| {
+        if args.exact {
+            name == pattern
+        } else {
+            name.contains(pattern)
+        }
+    };
+    args.filter.as_deref().is_none_or(matches) && !args.skip.iter().any(|s| matches(s))
+}
+
+/// Writes to stderr, which the harness does not capture, so that a note shows.
+pub fn note(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "note: {message}");
+}
+
+/// The `main` of a test binary: `backend_main!(open; body, ...; plain: test, ...)` runs every
+/// body on every backend opened by `open` (an [`Opener`]) and every plain test once.
+#[macro_export]
+macro_rules! backend_main {
+    ($open:expr; $($name:ident),* $(,)?) => {
+        $crate::backend_main!($open; $($name),*; plain:);
+    };
+    ($open:expr; $($name:ident),* $(,)?; plain: $($plain:ident),* $(,)?) => {
+        fn main() -> std::process::ExitCode {
+            $crate::Suite::new()
+                $(.backend(stringify!($name), $name))*
+                $(.plain(stringify!($plain), $plain))*
+                .run($open)
+        }
+    };
+}

@@ -310,7 +310,7 @@ impl PerturbationCurve {
             features,
             device: device.clone(),
             build: |range: std::ops::Range<usize>| {
-                Ok(self.rows(&input, &replacement, &ranks, &counts, range, &device))
+                Ok::<_, Error>(self.rows(&input, &replacement, &ranks, &counts, range, &device))
             },
             sample: |row| row / steps,
             target: |row| Some(targets[row / steps]),

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use burn::tensor::Device;
 use libtest_mimic::{Arguments, Failed, Trial};

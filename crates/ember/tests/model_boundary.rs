@@ -233,10 +233,14 @@ fn masked_scores(x: Tensor<2>, mask: Tensor<2>) -> Tensor<2> {
 fn a_masked_model_matches_one_sample_at_a_time_for_every_method(device: &Device) {
     let (x, mask, masks) = sequences(device);
     let model = WithAux::new(mask, masked_scores);
-    // The reference: each sample alone, with its own mask captured by a plain closure.
+    // The reference: each sample alone, with its own mask captured by a plain closure (and
+    // repeated for the rows of a pass).
     let alone_model = |i: usize| {
         let m = tensor(masks[i].clone(), [1, 5], device);
-        move |x: Tensor<2>| masked_scores(x, m.clone())
+        move |x: Tensor<2>| {
+            let n = x.dims()[0];
+            masked_scores(x, m.clone().repeat_dim(0, n))
+        }
     };
     let ig_fixed = || ig().with_quadrature(Quadrature::RiemannTrapezoid);
     let adaptive = || ig().with_tolerance(Some(1e-3)).with_max_steps(65);

@@ -6,9 +6,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
+use ember::GradientKernel;
 use ember::backend::{Backend, Precision};
 use ember::burn::tensor::{Device, Tensor, TensorData};
-use ember::GradientKernel;
 use ember::kernel::bench::raw_forward_backward;
 use ember::prelude::*;
 use ember_zoo::ZooModel;

@@ -41,7 +41,11 @@ impl InputXGradientConfig {
     /// [`ember_core::Error::InvalidConfig`] if `max_rows` or `memory_budget` is `Some(0)`.
     pub fn init(&self) -> Result<InputXGradient> {
         Ok(InputXGradient {
-            kernel: GradientKernel::with_settings(self.max_rows, self.memory_budget, self.check_model)?,
+            kernel: GradientKernel::with_settings(
+                self.max_rows,
+                self.memory_budget,
+                self.check_model,
+            )?,
         })
     }
 }

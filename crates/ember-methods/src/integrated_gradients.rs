@@ -135,7 +135,11 @@ impl IntegratedGradientsConfig {
             rule,
             baseline: self.baseline.clone(),
             multiply_by_inputs: self.multiply_by_inputs,
-            kernel: GradientKernel::with_settings(self.max_rows, self.memory_budget, self.check_model)?,
+            kernel: GradientKernel::with_settings(
+                self.max_rows,
+                self.memory_budget,
+                self.check_model,
+            )?,
         })
     }
 }
@@ -315,9 +319,7 @@ impl IntegratedGradients {
                 levels[slot] = level;
             }
             plan.points = Points::Midpoints { active, level };
-            acc = self
-                .kernel
-                .accumulate(model, plan, Some(acc))?;
+            acc = self.kernel.accumulate(model, plan, Some(acc))?;
         }
     }
 }

@@ -46,7 +46,11 @@ impl SaliencyConfig {
     pub fn init(&self) -> Result<Saliency> {
         Ok(Saliency {
             abs: self.abs,
-            kernel: GradientKernel::with_settings(self.max_rows, self.memory_budget, self.check_model)?,
+            kernel: GradientKernel::with_settings(
+                self.max_rows,
+                self.memory_budget,
+                self.check_model,
+            )?,
         })
     }
 }

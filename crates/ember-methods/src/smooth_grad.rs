@@ -281,9 +281,9 @@ impl<A> SmoothGrad<A> {
         let target = target.into();
         let per_sample = target.per_sample();
         // The targets at the clean input (which resolves `Predicted`) and `F(x)`.
-        let (targets, scores) =
-            self.kernel
-                .evaluate(model, input.clone(), &target.rows(batch)?)?;
+        let (targets, scores) = self
+            .kernel
+            .evaluate(model, input.clone(), &target.rows(batch)?)?;
         let features = input.dims()[1..].iter().product();
         let rows_per_call = self.max_rows.unwrap_or_else(|| {
             PASSES_PER_CALL * self.kernel.rows_per_pass(&input.device(), features)
@@ -305,7 +305,11 @@ impl<A> SmoothGrad<A> {
             };
             // Copy `c` of sample `b` is row `c · batch + b` of the inner call: its auxiliary
             // inputs are sample `b`'s, and the model was checked above.
-            let renumbered = Renumbered::new(model, (0..copies * batch).map(|r| r % batch).collect(), true);
+            let renumbered = Renumbered::new(
+                model,
+                (0..copies * batch).map(|r| r % batch).collect(),
+                true,
+            );
             let out = self.inner.attribute(&renumbered, noisy, inner_target)?;
             stats.merge(KernelStats {
                 rows: out.report.model_evaluations,

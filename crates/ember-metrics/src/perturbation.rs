@@ -327,10 +327,7 @@ impl PerturbationCurve {
             Ok(())
         })?;
         let fractions = self.fractions();
-        let per_sample: Vec<Vec<f64>> = scores
-            .chunks(steps)
-            .map(<[f64]>::to_vec)
-            .collect();
+        let per_sample: Vec<Vec<f64>> = scores.chunks(steps).map(<[f64]>::to_vec).collect();
         let mean: Vec<f64> = (0..steps)
             .map(|j| per_sample.iter().map(|s| s[j]).sum::<f64>() / batch as f64)
             .collect();

@@ -267,7 +267,11 @@ fn blocked_and_one_by_one_curves_equal_one_batched_pass(device: &Device) {
         .curve(&counted, x.clone(), attributions.clone(), &targets)
         .unwrap();
     assert_eq!(blocked.passes, 3, "⌈12 / 5⌉ forward passes");
-    assert_eq!(forwards.get(), 3);
+    assert_eq!(
+        forwards.get(),
+        3 + 3,
+        "the passes and the model check's 3 forwards"
+    );
     for s in 0..3 {
         assert!(max_abs_diff(&whole.per_sample[s], &blocked.per_sample[s]) < 1e-6);
         let alone = config
@@ -687,7 +691,13 @@ fn metrics_refuse_coupled_models_and_follow_auxiliary_inputs(device: &Device) {
 
     // A per-sample mask over the features, as an auxiliary input.
     let masks: Vec<f64> = (0..3 * FEATURES)
-        .map(|i| if (i / FEATURES + i) % 3 == 0 { 0.0 } else { 1.0 })
+        .map(|i| {
+            if (i / FEATURES + i) % 3 == 0 {
+                0.0
+            } else {
+                1.0
+            }
+        })
         .collect();
     let mask = tensor(masks.clone(), [3, FEATURES], device);
     let masked = WithAux::new(mask, |x: Tensor<2>, mask: Tensor<2>| inner(x * mask));
@@ -701,7 +711,11 @@ fn metrics_refuse_coupled_models_and_follow_auxiliary_inputs(device: &Device) {
             .curve(&masked, x.clone(), attributions.clone(), &[2, 0, 1])
             .unwrap();
         for (s, target) in [2, 0, 1].into_iter().enumerate() {
-            let m = tensor(masks[s * FEATURES..(s + 1) * FEATURES].to_vec(), [1, FEATURES], device);
+            let m = tensor(
+                masks[s * FEATURES..(s + 1) * FEATURES].to_vec(),
+                [1, FEATURES],
+                device,
+            );
             let alone_model = |x: Tensor<2>| inner(x * m.clone());
             let alone = curve
                 .curve(

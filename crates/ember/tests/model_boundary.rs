@@ -125,7 +125,10 @@ fn every_method<const D: usize, M: Model<D>>(
         ),
         (
             "smoothgrad",
-            smooth().init(saliency.clone()).unwrap().attribute(model, x(), 0),
+            smooth()
+                .init(saliency.clone())
+                .unwrap()
+                .attribute(model, x(), 0),
         ),
         (
             "smoothgrad over IG",
@@ -143,11 +146,17 @@ fn batch_norm_in_training_mode_is_refused_by_every_method(device: &Device) {
     for (name, result) in every_method(&model, &image(device)) {
         match result {
             Err(Error::ModelRowsCoupled { sample: 0, .. }) => {}
-            other => panic!("{name}: expected ModelRowsCoupled, got {:?}", other.map(|a| a.report)),
+            other => panic!(
+                "{name}: expected ModelRowsCoupled, got {:?}",
+                other.map(|a| a.report)
+            ),
         }
     }
     // A user who wants the coupling can turn the check off.
-    let unchecked = SaliencyConfig::new().with_check_model(false).init().unwrap();
+    let unchecked = SaliencyConfig::new()
+        .with_check_model(false)
+        .init()
+        .unwrap();
     assert!(unchecked.attribute(&model, image(device), 0).is_ok());
 }
 
@@ -245,8 +254,14 @@ fn a_masked_model_matches_one_sample_at_a_time_for_every_method(device: &Device)
     let ig_fixed = || ig().with_quadrature(Quadrature::RiemannTrapezoid);
     let adaptive = || ig().with_tolerance(Some(1e-3)).with_max_steps(65);
     for max_rows in [None, Some(1), Some(4), Some(1000)] {
-        let saliency = SaliencyConfig::new().with_max_rows(max_rows).init().unwrap();
-        let x_gradient = InputXGradientConfig::new().with_max_rows(max_rows).init().unwrap();
+        let saliency = SaliencyConfig::new()
+            .with_max_rows(max_rows)
+            .init()
+            .unwrap();
+        let x_gradient = InputXGradientConfig::new()
+            .with_max_rows(max_rows)
+            .init()
+            .unwrap();
         let fixed = ig_fixed().with_max_rows(max_rows).init().unwrap();
         let adaptive = adaptive().with_max_rows(max_rows).init().unwrap();
         let label = format!("max_rows {max_rows:?}");
@@ -255,17 +270,28 @@ fn a_masked_model_matches_one_sample_at_a_time_for_every_method(device: &Device)
             assert!(diff < 1e-5, "{name}, {label}: differs by {diff}");
         };
         let per_sample = |f: &dyn Fn(usize, Tensor<2>) -> Vec<f64>| -> Vec<f64> {
-            (0..3).flat_map(|i| f(i, x.clone().narrow(0, i, 1))).collect()
+            (0..3)
+                .flat_map(|i| f(i, x.clone().narrow(0, i, 1)))
+                .collect()
         };
         check(
             "saliency",
             host(&saliency.attribute(&model, x.clone(), 1).unwrap().values),
-            per_sample(&|i, row| host(&saliency.attribute(&alone_model(i), row, 1).unwrap().values)),
+            per_sample(&|i, row| {
+                host(&saliency.attribute(&alone_model(i), row, 1).unwrap().values)
+            }),
         );
         check(
             "input-x-gradient",
             host(&x_gradient.attribute(&model, x.clone(), 0).unwrap().values),
-            per_sample(&|i, row| host(&x_gradient.attribute(&alone_model(i), row, 0).unwrap().values)),
+            per_sample(&|i, row| {
+                host(
+                    &x_gradient
+                        .attribute(&alone_model(i), row, 0)
+                        .unwrap()
+                        .values,
+                )
+            }),
         );
         let batched = fixed.attribute(&model, x.clone(), 1).unwrap();
         check(
@@ -277,12 +303,20 @@ fn a_masked_model_matches_one_sample_at_a_time_for_every_method(device: &Device)
         check(
             "F(x)",
             batched.report.scores.clone(),
-            per_sample(&|i, row| fixed.attribute(&alone_model(i), row, 1).unwrap().report.scores),
+            per_sample(&|i, row| {
+                fixed
+                    .attribute(&alone_model(i), row, 1)
+                    .unwrap()
+                    .report
+                    .scores
+            }),
         );
         check(
             "adaptive IG",
             host(&adaptive.attribute(&model, x.clone(), 0).unwrap().values),
-            per_sample(&|i, row| host(&adaptive.attribute(&alone_model(i), row, 0).unwrap().values)),
+            per_sample(&|i, row| {
+                host(&adaptive.attribute(&alone_model(i), row, 0).unwrap().values)
+            }),
         );
         // Several targets: target-major, [2 · 3, 5].
         let classes = Target::Classes(vec![1, 0]);
@@ -290,14 +324,19 @@ fn a_masked_model_matches_one_sample_at_a_time_for_every_method(device: &Device)
         let reference: Vec<f64> = [1, 0]
             .iter()
             .flat_map(|&c| {
-                per_sample(&|i, row| host(&fixed.attribute(&alone_model(i), row, c).unwrap().values))
+                per_sample(&|i, row| {
+                    host(&fixed.attribute(&alone_model(i), row, c).unwrap().values)
+                })
             })
             .collect();
         check("several targets", both, reference);
 
         // SmoothGrad over IG: the mean over its noisy copies of IG at each copy, the copy's own
         // mask reaching it (copy s of sample b is row s · 3 + b).
-        let smooth = smooth().with_max_rows(max_rows).init(fixed.clone()).unwrap();
+        let smooth = smooth()
+            .with_max_rows(max_rows)
+            .init(fixed.clone())
+            .unwrap();
         let noisy = smooth.noisy_inputs(&x).unwrap();
         let batched = host(&smooth.attribute(&model, x.clone(), 1).unwrap().values);
         let mut reference = vec![0.0; 15];

@@ -40,7 +40,9 @@ pub fn raw_forward_backward<const D: usize, M: Model<D> + ?Sized>(
     }
     let rows = rows.without_autodiff();
     let device = rows.device();
-    let block = kernel.rows_per_pass(&device, rows.dims()[1..].iter().product()).min(n);
+    let block = kernel
+        .rows_per_pass(&device, rows.dims()[1..].iter().product())
+        .min(n);
     let mut total: Option<Tensor<1>> = None;
     let mut passes = 0;
     for start in (0..n).step_by(block) {
@@ -55,7 +57,10 @@ pub fn raw_forward_backward<const D: usize, M: Model<D> + ?Sized>(
         );
         let index = Tensor::<2, Int>::from_data(index, &device);
         let samples = RowSamples::new((start..start + len).collect());
-        let root = model.forward_rows(part.clone(), &samples).gather(1, index).sum();
+        let root = model
+            .forward_rows(part.clone(), &samples)
+            .gather(1, index)
+            .sum();
         if !root.is_tracked() {
             return Err(Error::Backend(
                 "the model's output does not depend on its input: nothing to differentiate".into(),

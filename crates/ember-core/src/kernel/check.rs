@@ -119,7 +119,11 @@ fn perturbed<const D: usize>(x: &Tensor<D>) -> Result<Tensor<D>> {
 /// The largest difference between two output sets if it is over the tolerance.
 fn largest_difference(a: &[f64], b: &[f64]) -> Option<f64> {
     let finite = |v: &&f64| v.is_finite();
-    let scale = a.iter().chain(b).filter(finite).fold(0.0f64, |m, v| m.max(v.abs()));
+    let scale = a
+        .iter()
+        .chain(b)
+        .filter(finite)
+        .fold(0.0f64, |m, v| m.max(v.abs()));
     let tolerance = RELATIVE_TOLERANCE * scale + ABSOLUTE_TOLERANCE;
     let largest = a
         .iter()
@@ -161,10 +165,8 @@ mod tests {
     #[test]
     fn a_random_model_is_not_deterministic() {
         let device = Device::flex();
-        let model = |x: Tensor<2>| {
-            x.clone()
-                * x.random_like(burn::tensor::Distribution::Bernoulli(0.5))
-        };
+        let model =
+            |x: Tensor<2>| x.clone() * x.random_like(burn::tensor::Distribution::Bernoulli(0.5));
         let x = Tensor::<2>::from_floats([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]], &device);
         let err = GradientKernel::new().check_model(&model, &x).unwrap_err();
         assert!(matches!(err, Error::ModelNotDeterministic { .. }), "{err}");

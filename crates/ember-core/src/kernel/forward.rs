@@ -214,7 +214,9 @@ impl GradientKernel {
             len: n,
             features: dims[1..].iter().product(),
             device: rows.device(),
-            build: |range: Range<usize>| Ok::<_, Error>(rows.clone().narrow(0, range.start, range.len())),
+            build: |range: Range<usize>| {
+                Ok::<_, Error>(rows.clone().narrow(0, range.start, range.len()))
+            },
             sample: |row| row,
             // The largest of the row's targets (one per target of `Classes`).
             target: |row| indices.and_then(|i| i.iter().skip(row).step_by(n).max().copied()),

@@ -192,8 +192,7 @@ fn runs_and_scatter_fold_the_same_weighted_sums() {
                 .unwrap()
                 .accumulate(&square, &plan, None)
                 .unwrap();
-            let close =
-                |a: Vec<f64>, b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
+            let close = |a: Vec<f64>, b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
             let label = format!("runs {runs}, max_rows {max_rows}");
             assert!(close(read_f64(acc.sum).unwrap(), &expected_sum), "{label}");
             assert!(
@@ -232,7 +231,6 @@ fn first_argmax_takes_the_first_of_equal_maxima() {
     assert_eq!(first_argmax(&[1.0, 3.0, 3.0, -1.0]), 1);
     assert_eq!(first_argmax(&[5.0]), 0);
 }
-
 
 /// A plan whose blocks map fewer rows than they hold: a bug of the method, named as such.
 struct Buggy(Tensor<2>);
@@ -284,5 +282,9 @@ fn a_memory_budget_sets_the_rows_per_pass() {
     let both = kernel.with_max_rows(2).unwrap();
     assert_eq!(both.rows_per_pass(&device, 100), 2);
     assert_eq!(GradientKernel::new().rows_per_pass(&device, 100), 128);
-    assert!(GradientKernel::new().with_memory_budget_opt(Some(0)).is_err());
+    assert!(
+        GradientKernel::new()
+            .with_memory_budget_opt(Some(0))
+            .is_err()
+    );
 }

@@ -51,7 +51,6 @@ macro_rules! backend_tests {
     };
 }
 
-
 /// A deterministic pseudo-random sequence in [-1, 1) (a 64-bit LCG), the same on every backend.
 pub fn values(seed: u64, n: usize) -> Vec<f64> {
     let mut state = seed

@@ -692,7 +692,7 @@ fn metrics_refuse_coupled_models_and_follow_auxiliary_inputs(device: &Device) {
     // A per-sample mask over the features, as an auxiliary input.
     let masks: Vec<f64> = (0..3 * FEATURES)
         .map(|i| {
-            if (i / FEATURES + i) % 3 == 0 {
+            if (i / FEATURES + i).is_multiple_of(3) {
                 0.0
             } else {
                 1.0

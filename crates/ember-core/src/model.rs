@@ -208,7 +208,7 @@ auxiliary_tuple!(A 0, B 1, C 2, E 3);
 /// // Two rows of sample 1 (e.g. two integration points), then one of sample 0.
 /// let rows = Tensor::<2>::from_floats([[2.0, 5.0, 7.0], [4.0, 0.0, 0.0], [2.0, 4.0, 9.0]], &device);
 /// let scores = model.forward_rows(rows, &RowSamples::new(vec![1, 1, 0]));
-/// assert_eq!(scores.to_data().to_vec::<f32>().unwrap(), vec![2.0, 4.0, 3.0]);
+/// assert_eq!(scores.to_data().try_to_vec::<f32>().unwrap(), vec![2.0, 4.0, 3.0]);
 /// ```
 #[derive(Debug, Clone)]
 pub struct WithAux<A, F> {
@@ -373,7 +373,11 @@ mod tests {
         let rows = RowSamples::new(vec![2, 0, 0]);
         let picked = rows.gather(&mask);
         assert_eq!(
-            picked.to_data().convert::<i64>().to_vec::<i64>().unwrap(),
+            picked
+                .to_data()
+                .convert::<i64>()
+                .try_to_vec::<i64>()
+                .unwrap(),
             vec![0, 0, 1, 0, 1, 0]
         );
         let same = RowSamples::identity(3).gather(&mask);
@@ -391,7 +395,10 @@ mod tests {
         let aux = (a, vec![b.clone(), b]);
         assert_eq!(aux.samples(), vec![2, 2, 2]);
         let (a, bs) = RowSamples::new(vec![1, 1, 0]).gather(&aux);
-        assert_eq!(a.to_data().to_vec::<f32>().unwrap(), vec![2.0, 2.0, 1.0]);
+        assert_eq!(
+            a.to_data().try_to_vec::<f32>().unwrap(),
+            vec![2.0, 2.0, 1.0]
+        );
         assert_eq!(bs[1].dims(), [3, 2]);
     }
 
@@ -408,6 +415,6 @@ mod tests {
             Tensor::<2>::zeros([2, 1], &device),
             &RowSamples::new(vec![3, 2]),
         );
-        assert_eq!(out.to_data().to_vec::<f32>().unwrap(), vec![20.0, 10.0]);
+        assert_eq!(out.to_data().try_to_vec::<f32>().unwrap(), vec![20.0, 10.0]);
     }
 }

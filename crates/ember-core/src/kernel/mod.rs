@@ -18,7 +18,7 @@
 //! - [`forward`]: forward-only streaming (scores, metrics, perturbation methods);
 //! - [`budget`]: rows per pass from a memory budget;
 //! - `check`: the once-per-call checks of the input and of the model's rows;
-//! - [`bench`]: the benchmarks' raw forward+backward limit.
+//! - [`bench`](mod@bench): the benchmarks' raw forward+backward limit.
 
 pub mod bench;
 pub mod budget;

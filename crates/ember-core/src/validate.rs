@@ -45,6 +45,16 @@ pub fn non_finite_per_row<const D: usize>(tensor: Tensor<D>) -> Result<Vec<i64>>
     read_i64(bad.sum_dim(1))
 }
 
+/// The first row of `values` (rows of `cols` values, row-major) that holds a NaN or infinity,
+/// and the number of such values in all rows; `None` when every value is finite.
+pub fn first_non_finite_row(values: &[f64], cols: usize) -> Option<(usize, usize)> {
+    let per_row: Vec<i64> = values
+        .chunks(cols.max(1))
+        .map(|row| row.iter().filter(|v| !v.is_finite()).count() as i64)
+        .collect();
+    first_and_total(&per_row)
+}
+
 /// The first row with a non-zero count, and the total count; `None` when every count is 0.
 pub fn first_and_total(counts: &[i64]) -> Option<(usize, usize)> {
     let first = counts.iter().position(|&c| c > 0)?;

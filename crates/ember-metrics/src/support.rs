@@ -2,7 +2,7 @@
 //! `ember_core`'s forward-only streaming, `GradientKernel::forward`).
 
 use burn::tensor::Tensor;
-use ember_core::validate::{first_and_total, read_f64};
+use ember_core::validate::{first_non_finite_row, read_f64};
 use ember_core::{Error, Result};
 
 /// A tensor's values on the host, one row of `features` values per sample.
@@ -72,11 +72,7 @@ pub(crate) fn read_rows<const D: usize>(name: &'static str, tensor: Tensor<D>) -
     let batch = shape[0];
     let features = shape[1..].iter().product();
     let values = read_f64(tensor)?;
-    let bad: Vec<i64> = values
-        .chunks(features)
-        .map(|row| row.iter().filter(|v| !v.is_finite()).count() as i64)
-        .collect();
-    if let Some((sample, count)) = first_and_total(&bad) {
+    if let Some((sample, count)) = first_non_finite_row(&values, features) {
         return Err(non_finite(name, count, sample));
     }
     Ok(HostRows {

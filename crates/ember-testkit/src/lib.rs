@@ -64,8 +64,13 @@ impl Suite {
             for (name, body) in &self.backend {
                 let full = format!("{backend}::{name}");
                 if !selected(&args, &full) {
-                    // Filtered out by libtest-mimic anyway; listed without opening anything.
-                    trials.push(Trial::test(full, || Ok(())));
+                    // Filtered out: listed without opening anything. Should the filter reach
+                    // it after all, it opens its backend when it runs, never passes untried.
+                    let body = Arc::clone(body);
+                    trials.push(Trial::test(full, move || {
+                        body(&open_guarded(open, backend)?);
+                        Ok(())
+                    }));
                     continue;
                 }
                 let device = opened.entry(backend).or_insert_with(|| {
@@ -75,6 +80,9 @@ impl Suite {
                             note(&format!("{backend} tests run on {device:?}"))
                         }
                         Ok(_) => {}
+                        Err(reason) if backend == "wgpu" && required() => {
+                            note(&format!("{backend} cannot run, and {REQUIRE_WGPU} is set: {reason}"))
+                        }
                         Err(reason) => note(&format!(
                             "IGNORED on {backend}: {reason} (set {REQUIRE_WGPU}=1 to make a missing wgpu a failure)"
                         )),
@@ -117,28 +125,21 @@ pub fn required() -> bool {
 
 /// Opens a backend, turning a panic of the backend into the reason it cannot run.
 fn open_guarded(open: Opener, backend: &str) -> Result<Device, String> {
-    std::panic::catch_unwind(|| open(backend)).unwrap_or_else(|panic| {
-        Err(panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| format!("the {backend} backend panicked while opening")))
-    })
+    std::panic::catch_unwind(|| open(backend)).unwrap_or_else(|panic| Err(panic_message(&*panic)))
 }
 
-/// Whether libtest's filters select the test `name` to run (not for `--list`).
+/// The message of a caught panic (its `String` or `&str` payload).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// Whether the test `name` is selected to run: libtest-mimic's own filter, and not `--list`.
 fn selected(args: &Arguments, name: &str) -> bool {
-    if args.list {
-        return false;
-    }
-    let matches = |pattern: &str| {
-        if args.exact {
-            name == pattern
-        } else {
-            name.contains(pattern)
-        }
-    };
-    args.filter.as_deref().is_none_or(matches) && !args.skip.iter().any(|s| matches(s))
+    !args.list && !args.is_filtered_out(&Trial::test(name, || Ok(())))
 }
 
 /// Writes to stderr, which the harness does not capture, so that a note shows.

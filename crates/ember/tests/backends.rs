@@ -1,7 +1,7 @@
 //! The attribution contract on every backend, in f32: exact answers on models whose truth is
 //! known by hand, batch invariances, target resolution, and a typed error for each bad input.
 //!
-//! Each body runs as `flex::name`, `ndarray::name` and `wgpu::name`. wgpu bodies are skipped
+//! Each body runs as `flex::name`, `ndarray::name` and `wgpu::name`. wgpu bodies show as ignored
 //! without an adapter unless `EMBER_REQUIRE_WGPU=1`, which makes a missing adapter a failure.
 
 mod common;

@@ -6,7 +6,7 @@ use burn::tensor::{IndexingUpdateOp, Int, Tensor, TensorData};
 use super::plan::{Block, Plan, RowTargets, Run, Slots, check_block};
 use super::{Accumulators, KernelStats, first_argmax};
 use crate::model::RowSamples;
-use crate::validate::{first_and_total, read_f64};
+use crate::validate::{first_non_finite_row, read_f64};
 use crate::{Error, Model, Result};
 
 /// One forward, one summed root and one backward over a block, folded into the sums.
@@ -46,11 +46,7 @@ pub(super) fn fold<const D: usize, M: Model<D> + ?Sized, P: Plan<D> + ?Sized>(
         // The argmax needs the whole output row on the host; this also checks every column.
         RowTargets::Predicted => {
             let values = read_f64(output.clone())?;
-            let per_row: Vec<i64> = values
-                .chunks(outputs)
-                .map(|row| row.iter().filter(|v| !v.is_finite()).count() as i64)
-                .collect();
-            if let Some((row, count)) = first_and_total(&per_row) {
+            if let Some((row, count)) = first_non_finite_row(&values, outputs) {
                 return Err(Error::NonFiniteOutput {
                     count,
                     sample: samples.samples()[row],

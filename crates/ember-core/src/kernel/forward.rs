@@ -9,7 +9,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::{GradientKernel, RowTargets, first_argmax};
 use crate::model::RowSamples;
-use crate::validate::{first_and_total, read_f64};
+use crate::validate::{first_non_finite_row, read_f64};
 use crate::{Error, Model, Result};
 
 /// Rows to evaluate forward only, built block by block.
@@ -149,11 +149,7 @@ impl GradientKernel {
                 });
             }
             let values = read_f64(output)?;
-            let bad: Vec<i64> = values
-                .chunks(cols)
-                .map(|row| row.iter().filter(|v| !v.is_finite()).count() as i64)
-                .collect();
-            if let Some((row, count)) = first_and_total(&bad) {
+            if let Some((row, count)) = first_non_finite_row(&values, cols) {
                 return Err(Error::NonFiniteOutput {
                     count,
                     sample: samples.samples()[row],

@@ -164,13 +164,11 @@ impl GradientKernel {
     ///
     /// [`Error::InvalidConfig`] if `max_rows` is `Some(0)`.
     pub fn with_max_rows_opt(self, max_rows: Option<usize>) -> Result<Self> {
-        if max_rows == Some(0) {
-            return Err(Error::InvalidConfig {
-                name: "max_rows",
-                value: "0".into(),
-                expected: "at least 1 row per pass (or none for the device's default)",
-            });
-        }
+        let max_rows = not_zero(
+            "max_rows",
+            max_rows,
+            "at least 1 row per pass (or none for the device's default)",
+        )?;
         Ok(Self { max_rows, ..self })
     }
 
@@ -181,15 +179,13 @@ impl GradientKernel {
     ///
     /// [`Error::InvalidConfig`] if `bytes` is `Some(0)`.
     pub fn with_memory_budget_opt(self, bytes: Option<usize>) -> Result<Self> {
-        if bytes == Some(0) {
-            return Err(Error::InvalidConfig {
-                name: "memory_budget",
-                value: "0".into(),
-                expected: "a positive number of bytes (or none for the device's default)",
-            });
-        }
+        let memory_budget = not_zero(
+            "memory_budget",
+            bytes,
+            "a positive number of bytes (or none for the device's default)",
+        )?;
         Ok(Self {
-            memory_budget: bytes,
+            memory_budget,
             ..self
         })
     }
@@ -311,6 +307,22 @@ impl GradientKernel {
         let acc = acc.expect("a non-empty plan made at least one block");
         check_accumulators(plan, &acc)?;
         Ok(acc)
+    }
+}
+
+/// `value` unless it is `Some(0)`, which is [`Error::InvalidConfig`] for `name`.
+fn not_zero(
+    name: &'static str,
+    value: Option<usize>,
+    expected: &'static str,
+) -> Result<Option<usize>> {
+    match value {
+        Some(0) => Err(Error::InvalidConfig {
+            name,
+            value: "0".into(),
+            expected,
+        }),
+        other => Ok(other),
     }
 }
 

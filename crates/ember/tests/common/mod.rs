@@ -13,17 +13,26 @@ use ember::burn::tensor::module::conv2d;
 use ember::burn::tensor::ops::ConvOptions;
 use ember::burn::tensor::{Device, Tensor, TensorData};
 
-/// The environment variable that turns a missing wgpu adapter into a test failure.
-pub const REQUIRE_WGPU: &str = "EMBER_REQUIRE_WGPU";
-
 /// The environment variable that pins the `wgpu` tests to one graphics API: `vulkan` runs them
 /// on `Backend::Vulkan` (CI sets it, so that a machine without a GPU tests lavapipe and not
 /// OpenGL's llvmpipe); unset or `auto` lets wgpu choose.
 pub const WGPU_API: &str = "EMBER_WGPU_API";
 
 /// The device of `backend` with `precision`, or `None` when the backend cannot run here (not
-/// compiled, or no wgpu adapter), once per process.
+/// compiled, or no wgpu adapter). With `EMBER_REQUIRE_WGPU=1`, a wgpu backend that cannot run
+/// panics instead, naming the reason.
 pub fn device(backend: Backend, precision: Precision) -> Option<Device> {
+    match opened(backend, precision) {
+        Ok(device) => Some(device),
+        Err(reason) if backend == Backend::Wgpu && ember_testkit::required() => {
+            panic!("EMBER_REQUIRE_WGPU is set but wgpu cannot run: {reason}")
+        }
+        Err(_) => None,
+    }
+}
+
+/// `backend` with `precision`, opened once per process, or why it cannot run here.
+fn opened(backend: Backend, precision: Precision) -> Result<Device, String> {
     type Opened = (Backend, Precision, Result<Device, String>);
     static CACHE: OnceLock<std::sync::Mutex<Vec<Opened>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
@@ -32,16 +41,16 @@ pub fn device(backend: Backend, precision: Precision) -> Option<Device> {
         .iter()
         .find(|(b, p, _)| *b == backend && *p == precision)
     {
-        return found.clone().ok();
+        return found.clone();
     }
     let found = open_device(backend, precision);
     cache.push((backend, precision, found.clone()));
-    found.ok()
+    found
 }
 
 /// Opens `backend` with `precision` (`wgpu` on Vulkan when `EMBER_WGPU_API=vulkan`) and
 /// touches it, so that a missing adapter shows here, not inside a test.
-pub fn open_device(backend: Backend, precision: Precision) -> Result<Device, String> {
+fn open_device(backend: Backend, precision: Precision) -> Result<Device, String> {
     let backend = match (backend, std::env::var(WGPU_API).as_deref()) {
         (Backend::Wgpu, Ok("vulkan")) => Backend::Vulkan,
         (Backend::Wgpu, Ok("auto") | Err(_)) => Backend::Wgpu,
@@ -56,13 +65,7 @@ pub fn open_device(backend: Backend, precision: Precision) -> Result<Device, Str
         probe.try_into_data().map_err(|e| format!("{e:?}"))?;
         Ok(device)
     });
-    attempt.unwrap_or_else(|panic| {
-        Err(panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "the backend panicked while opening".into()))
-    })
+    attempt.unwrap_or_else(|panic| Err(ember_testkit::panic_message(&*panic)))
 }
 
 /// The opener of the test harness for one precision: `flex`, `ndarray` or `wgpu` by name.
@@ -73,11 +76,7 @@ pub fn open(name: &str, precision: Precision) -> Result<Device, String> {
         "wgpu" => Backend::Wgpu,
         other => return Err(format!("unknown backend {other}")),
     };
-    device(backend, precision).ok_or_else(|| {
-        open_device(backend, precision)
-            .err()
-            .unwrap_or_else(|| "it did not open".into())
-    })
+    opened(backend, precision)
 }
 
 /// Writes to the real stderr, past the test harness's output capture, so that a note shows.

@@ -56,9 +56,10 @@ pub fn run(repeats: usize, extra_devices: &[String]) -> Result<(), String> {
         "### Overhead over the raw forward+backward (batch 64, steps 50, samples 50)\n\n\
          `ratio` = method time / the same rows' plain forward+backward in blocks of the same \
          size. Target: ≤ 1.10 for integrated gradients and smoothgrad (over saliency: 50 noisy \
-         copies of each sample).\n\n\
-         | device | model | method | rows | rows/pass | passes | method ms | raw ms | ratio | max \\|delta\\| |\n\
-         |---|---|---|---|---|---|---|---|---|---|"
+         copies of each sample). `check ms` is the model check alone (rows independent and \
+         deterministic: three forwards of 5 rows in all), which every method call includes.\n\n\
+         | device | model | method | rows | rows/pass | passes | method ms | raw ms | ratio | check ms | max \\|delta\\| |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|"
     );
     for device in &devices {
         for model in MODELS {
@@ -81,13 +82,14 @@ pub fn run(repeats: usize, extra_devices: &[String]) -> Result<(), String> {
                 ])?;
                 let _ = writeln!(
                     md,
-                    "| {device} | {model} | {method} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {} |",
+                    "| {device} | {model} | {method} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
                     v["rows"],
                     v["rows_per_pass"],
                     v["passes"],
                     v["median_ms"].as_f64().unwrap_or(f64::NAN),
                     v["raw_ms"].as_f64().unwrap_or(f64::NAN),
                     v["ratio"].as_f64().unwrap_or(f64::NAN),
+                    v["check_ms"].as_f64().unwrap_or(f64::NAN),
                     v["max_abs_delta"]
                         .as_f64()
                         .map_or("".into(), |d| format!("{d:.2e}")),
@@ -98,7 +100,8 @@ pub fn run(repeats: usize, extra_devices: &[String]) -> Result<(), String> {
     let _ = writeln!(
         md,
         "\n### Rows per pass (flex, integrated gradients, batch 64, steps 50)\n\n\
-         The default is 128 rows on CPU backends; both sides use the same block size.\n\n\
+         The default for these small rows is 128 rows on CPU backends (the cap; the 16 MiB \
+         input budget would allow more); both sides use the same block size.\n\n\
          | model | rows/pass | method ms | raw ms | ratio |\n|---|---|---|---|---|"
     );
     for model in MODELS {

@@ -61,7 +61,8 @@ impl BatchNormNet {
     }
 }
 
-/// A small MLP with Dropout: linear 4→8 → ReLU → Dropout(0.5) → linear 8→3.
+/// A small MLP with Dropout: linear 4→32 → ReLU → Dropout(0.5) → linear 32→3 (wide enough
+/// that two draws of the mask are never alike).
 #[derive(Module, Debug)]
 struct DropoutNet {
     hidden: Linear,
@@ -73,9 +74,9 @@ impl DropoutNet {
     fn new(device: &Device) -> Self {
         device.seed(5);
         Self {
-            hidden: LinearConfig::new(4, 8).init(device),
+            hidden: LinearConfig::new(4, 32).init(device),
             dropout: DropoutConfig::new(0.5).init(),
-            out: LinearConfig::new(8, 3).init(device),
+            out: LinearConfig::new(32, 3).init(device),
         }
     }
 

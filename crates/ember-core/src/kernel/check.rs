@@ -6,8 +6,9 @@
 //! input row alone. A Burn module in training mode breaks this silently: BatchNorm normalises
 //! with the statistics of the whole pass and Dropout draws a new mask per evaluation, both
 //! whenever the input is on an autodiff device (ember's rows are). The check evaluates two
-//! distinct rows of the first sample together, twice, and the first alone, on the autodiff
-//! device as the passes do: three forward passes of 5 rows in all, no backward.
+//! distinct rows of the first sample together, twice (the second time in swapped order, so
+//! that noise shows even from a generator reseeded in between), and the first alone, on the
+//! autodiff device as the passes do: three forward passes of 5 rows in all, no backward.
 
 use burn::tensor::{Tensor, TensorData};
 
@@ -52,14 +53,15 @@ impl GradientKernel {
     }
 
     /// Checks that the model's rows are independent and deterministic: evaluates the first
-    /// sample `x` and a perturbed copy `x + δ` together, twice, then `x` alone, and compares.
+    /// sample `x` and a perturbed copy `x + δ` together, then in swapped order, then `x`
+    /// alone, and compares each row's outputs.
     ///
     /// Non-finite outputs are not compared (the passes report them, naming the sample).
     ///
     /// # Errors
     ///
-    /// - [`Error::ModelNotDeterministic`] if the two evaluations of the same rows differ
-    ///   (Dropout in training mode);
+    /// - [`Error::ModelNotDeterministic`] if the two evaluations of the same rows (in swapped
+    ///   order) differ (Dropout in training mode);
     /// - [`Error::ModelRowsCoupled`] if `x`'s output alone differs from its output beside
     ///   `x + δ` (BatchNorm in training mode);
     /// - [`Error::ModelOutputShape`] if the model does not return one row per input row;
@@ -70,7 +72,7 @@ impl GradientKernel {
         input: &Tensor<D>,
     ) -> Result<()> {
         let first = input.clone().without_autodiff().narrow(0, 0, 1);
-        let pair = Tensor::cat(vec![first.clone(), perturbed(&first)?], 0);
+        let second = perturbed(&first)?;
         let evaluate = |rows: Tensor<D>| -> Result<Vec<f64>> {
             let n = rows.dims()[0];
             let output = model.forward_rows(rows.autodiff(), &RowSamples::new(vec![0; n]));
@@ -83,8 +85,13 @@ impl GradientKernel {
             }
             read_f64(output)
         };
-        let together = evaluate(pair.clone())?;
-        let again = evaluate(pair)?;
+        // The same two rows twice, in swapped order: a random model differs even where its
+        // generator is reseeded between the two (its noise then depends on the row's place),
+        // while batch statistics do not depend on the order.
+        let together = evaluate(Tensor::cat(vec![first.clone(), second.clone()], 0))?;
+        let swapped = evaluate(Tensor::cat(vec![second, first.clone()], 0))?;
+        let cols = together.len() / 2;
+        let again = [&swapped[cols..], &swapped[..cols]].concat();
         if let Some(difference) = largest_difference(&together, &again) {
             return Err(Error::ModelNotDeterministic {
                 sample: 0,
@@ -92,7 +99,7 @@ impl GradientKernel {
             });
         }
         let alone = evaluate(first)?;
-        if let Some(difference) = largest_difference(&alone, &together[..alone.len()]) {
+        if let Some(difference) = largest_difference(&alone, &together[..cols]) {
             return Err(Error::ModelRowsCoupled {
                 sample: 0,
                 difference,
@@ -167,6 +174,19 @@ mod tests {
         let device = Device::flex();
         let model =
             |x: Tensor<2>| x.clone() * x.random_like(burn::tensor::Distribution::Bernoulli(0.5));
+        let x = Tensor::<2>::from_floats([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]], &device);
+        let err = GradientKernel::new().check_model(&model, &x).unwrap_err();
+        assert!(matches!(err, Error::ModelNotDeterministic { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_random_model_reseeded_before_every_call_is_still_random() {
+        let device = Device::flex();
+        // Its noise repeats call after call, but depends on the row's place in the pass.
+        let model = |x: Tensor<2>| {
+            x.device().seed(3);
+            x.clone() * x.random_like(burn::tensor::Distribution::Bernoulli(0.5))
+        };
         let x = Tensor::<2>::from_floats([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]], &device);
         let err = GradientKernel::new().check_model(&model, &x).unwrap_err();
         assert!(matches!(err, Error::ModelNotDeterministic { .. }), "{err}");

@@ -104,7 +104,11 @@ impl Suite {
                             )))
                         })
                     }
-                    Err(_) => Trial::test(full, || Ok(())).with_ignored_flag(true),
+                    // Run anyway (`--include-ignored`), it fails with the reason: never a pass.
+                    Err(reason) => Trial::test(full, move || {
+                        Err(Failed::from(format!("{backend} cannot run here: {reason}")))
+                    })
+                    .with_ignored_flag(true),
                 });
             }
         }

@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use ember::backend::{Backend, Precision};
 use ember::burn::tensor::{Device, Tensor, TensorData};
 use ember::prelude::*;
+use ember::{AnyMethod, BaseMethod, MethodSettings, MethodSpec};
 use ember_zoo::{ZooModel, shipped, weights};
 
 use crate::io::{self, OutDtype};
@@ -27,9 +28,12 @@ pub struct AttributeArgs {
     /// The name of the input tensor in `--inputs`.
     #[arg(long, default_value = "inputs")]
     pub input_name: String,
-    /// The attribution method.
-    #[arg(long, value_enum)]
-    pub method: MethodName,
+    /// The attribution method: saliency, saliency-abs, input-x-gradient,
+    /// integrated-gradients, smoothgrad (with `--smooth-kind` and `--inner`), smoothgrad-squared,
+    /// vargrad, or a noise tunnel over another method, KIND:INNER (e.g.
+    /// vargrad:integrated-gradients); aliases: ig, ixg, Captum's names.
+    #[arg(long, value_parser = crate::compare::parse_method)]
+    pub method: MethodSpec,
     /// What to explain: `predicted`, a class index, `file` (an integer tensor `targets` `[N]`
     /// in the inputs file), or several classes `2,7` (one pass; the outputs gain a leading
     /// target axis: `attributions` `[K, N, ...]`, `delta` `[K, N]`).
@@ -71,13 +75,15 @@ pub struct AttributeArgs {
     /// How `--noise` sets σ (smoothgrad): relative to each input's max − min, or absolute.
     #[arg(long, value_enum, default_value = "relative")]
     pub noise_scale: NoiseScaleName,
-    /// The statistic over the noisy copies (smoothgrad): mean (SmoothGrad), squares
-    /// (SmoothGrad²) or variance (VarGrad).
-    #[arg(long, value_enum, default_value = "mean")]
-    pub smooth_kind: SmoothKindName,
-    /// The method that smoothgrad averages over the noise.
-    #[arg(long, value_enum, default_value = "saliency")]
-    pub inner: InnerName,
+    /// The statistic over the noisy copies (smoothgrad): mean (SmoothGrad, the default),
+    /// squares (SmoothGrad²) or variance (VarGrad). With `--method smoothgrad-squared` or
+    /// `vargrad` it must agree.
+    #[arg(long, value_enum)]
+    pub smooth_kind: Option<SmoothKindName>,
+    /// The method that smoothgrad averages over the noise (default: saliency): saliency,
+    /// saliency-abs, input-x-gradient or integrated-gradients. Ignored by the other methods.
+    #[arg(long, value_parser = parse_inner)]
+    pub inner: Option<BaseMethod>,
     /// Random seed (smoothgrad, and the uniform baseline).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -90,35 +96,6 @@ pub struct AttributeArgs {
     /// The output safetensors file (`attributions`, and `delta` for integrated gradients).
     #[arg(long)]
     pub out: PathBuf,
-}
-
-/// The methods `--method` names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum MethodName {
-    /// The signed gradient.
-    Saliency,
-    /// The absolute gradient (Captum's `Saliency` default).
-    SaliencyAbs,
-    /// Gradient × input.
-    InputXGradient,
-    /// Integrated gradients.
-    IntegratedGradients,
-    /// SmoothGrad (or SmoothGrad², VarGrad with `--smooth-kind`) over `--inner`.
-    #[value(name = "smoothgrad")]
-    SmoothGrad,
-}
-
-/// The methods `--inner` names (the ones smoothgrad can wrap).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InnerName {
-    /// The signed gradient.
-    Saliency,
-    /// The absolute gradient.
-    SaliencyAbs,
-    /// Gradient × input.
-    InputXGradient,
-    /// Integrated gradients (with `--steps`, `--quadrature`, `--baseline`, `--tolerance`).
-    IntegratedGradients,
 }
 
 /// `--smooth-kind`.
@@ -232,32 +209,23 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
         TargetArg::File => Target::PerSample(io::read_classes(&file, "targets", &args.inputs)?),
     };
     let baseline = parse_baseline(&args.baseline, args.seed, &file, &args.inputs)?;
-    let method = Method {
-        name: args.method,
-        baseline,
-        steps: args.steps,
-        quadrature: args.quadrature.into(),
-        tolerance: args.tolerance,
-        max_steps: args.max_steps,
-        max_rows: args.max_rows,
-        memory_budget: args.memory_budget,
-        smoothing: SmoothGradConfig::new()
-            .with_samples(args.samples)
-            .with_noise_level(args.noise)
-            .with_noise_scale(match args.noise_scale {
-                NoiseScaleName::Relative => NoiseScale::Relative,
-                NoiseScaleName::Absolute => NoiseScale::Absolute,
-            })
-            .with_kind(match args.smooth_kind {
-                SmoothKindName::Mean => SmoothKind::Mean,
-                SmoothKindName::Squares => SmoothKind::MeanOfSquares,
-                SmoothKindName::Variance => SmoothKind::Variance,
-            })
-            .with_seed(args.seed)
-            .with_max_rows(args.max_rows)
-            .with_memory_budget(args.memory_budget),
-        inner: args.inner,
-    };
+    let spec = method_spec(args)?;
+    let settings = MethodSettings::new()
+        .with_steps(args.steps)
+        .with_quadrature(args.quadrature.into())
+        .with_baseline(baseline)
+        .with_tolerance(args.tolerance)
+        .with_max_steps(args.max_steps)
+        .with_samples(args.samples)
+        .with_noise(args.noise)
+        .with_noise_scale(match args.noise_scale {
+            NoiseScaleName::Relative => NoiseScale::Relative,
+            NoiseScaleName::Absolute => NoiseScale::Absolute,
+        })
+        .with_seed(args.seed)
+        .with_max_rows(args.max_rows)
+        .with_memory_budget(args.memory_budget);
+    let method = spec.build(&settings).map_err(|e| e.to_string())?;
     let samples = input.shape[0];
     let shape = input.shape.clone();
     let data = TensorData::new(input.values, shape.clone());
@@ -402,20 +370,6 @@ fn parse_baseline(
     Ok(baseline)
 }
 
-/// The method and its settings, from the command line.
-struct Method {
-    name: MethodName,
-    baseline: Baseline,
-    steps: usize,
-    quadrature: Quadrature,
-    tolerance: Option<f64>,
-    max_steps: usize,
-    max_rows: Option<usize>,
-    memory_budget: Option<usize>,
-    smoothing: SmoothGradConfig,
-    inner: InnerName,
-}
-
 /// A method's values (and, for smoothgrad, the variance over the noise) read to the host.
 struct Explained {
     values: Vec<f64>,
@@ -461,83 +415,66 @@ fn explain<const D: usize>(
     model: &dyn Fn(Tensor<D>) -> Tensor<2>,
     input: Tensor<D>,
     target: Target,
-    method: &Method,
+    method: &AnyMethod,
 ) -> Result<Explained, Error> {
-    let inner = match method.name {
-        MethodName::Saliency => InnerName::Saliency,
-        MethodName::SaliencyAbs => InnerName::SaliencyAbs,
-        MethodName::InputXGradient => InnerName::InputXGradient,
-        MethodName::IntegratedGradients => InnerName::IntegratedGradients,
-        MethodName::SmoothGrad => {
-            return match method.inner {
-                InnerName::Saliency => {
-                    smooth(model, input, target, method, saliency(method, false)?)
-                }
-                InnerName::SaliencyAbs => {
-                    smooth(model, input, target, method, saliency(method, true)?)
-                }
-                InnerName::InputXGradient => {
-                    smooth(model, input, target, method, input_x_gradient(method)?)
-                }
-                InnerName::IntegratedGradients => {
-                    smooth(model, input, target, method, integrated_gradients(method)?)
-                }
-            };
+    let (out, variance) = method.attribute_with_variance(model, input, target)?;
+    Ok(Explained {
+        values: ember::validate::read_f64(out.values)?,
+        variance: variance.map(ember::validate::read_f64).transpose()?,
+        report: out.report,
+    })
+}
+
+/// `--method`, with `--smooth-kind` and `--inner` for a noise tunnel.
+pub(crate) fn method_spec(args: &AttributeArgs) -> Result<MethodSpec, String> {
+    resolve_method(args.method, args.smooth_kind, args.inner)
+}
+
+/// A noise tunnel's kind and inner method from `--method` and the flags that refine it:
+/// `--smooth-kind` sets the kind of `smoothgrad` (and must agree with `smoothgrad-squared` or
+/// `vargrad`), `--inner` sets the inner method of a tunnel over saliency (and must agree with
+/// any other `KIND:INNER`). The other methods ignore both.
+pub(crate) fn resolve_method(
+    spec: MethodSpec,
+    smooth_kind: Option<SmoothKindName>,
+    inner: Option<BaseMethod>,
+) -> Result<MethodSpec, String> {
+    let MethodSpec::Smooth {
+        kind: named_kind,
+        inner: named_inner,
+    } = spec
+    else {
+        return Ok(spec);
+    };
+    let kind = match smooth_kind.map(SmoothKind::from) {
+        None => named_kind,
+        Some(k) if named_kind == SmoothKind::Mean || k == named_kind => k,
+        Some(k) => {
+            return Err(format!(
+                "--smooth-kind {} contradicts --method {spec}",
+                k.method_name()
+            ));
         }
     };
-    let result = match inner {
-        InnerName::Saliency => saliency(method, false)?.attribute(model, input, target),
-        InnerName::SaliencyAbs => saliency(method, true)?.attribute(model, input, target),
-        InnerName::InputXGradient => input_x_gradient(method)?.attribute(model, input, target),
-        InnerName::IntegratedGradients => {
-            integrated_gradients(method)?.attribute(model, input, target)
+    let inner = match inner {
+        None => named_inner,
+        Some(i) if named_inner == BaseMethod::Saliency || i == named_inner => i,
+        Some(i) => return Err(format!("--inner {i} contradicts --method {spec}")),
+    };
+    Ok(MethodSpec::smooth(kind, inner))
+}
+
+/// `--inner`: a method a noise tunnel can wrap.
+pub(crate) fn parse_inner(name: &str) -> Result<BaseMethod, String> {
+    name.parse().map_err(|e: Error| e.to_string())
+}
+
+impl From<SmoothKindName> for SmoothKind {
+    fn from(name: SmoothKindName) -> Self {
+        match name {
+            SmoothKindName::Mean => SmoothKind::Mean,
+            SmoothKindName::Squares => SmoothKind::MeanOfSquares,
+            SmoothKindName::Variance => SmoothKind::Variance,
         }
-    }?;
-    Ok(Explained {
-        values: ember::validate::read_f64(result.values)?,
-        variance: None,
-        report: result.report,
-    })
-}
-
-fn smooth<const D: usize, A: Attribution<D>>(
-    model: &dyn Fn(Tensor<D>) -> Tensor<2>,
-    input: Tensor<D>,
-    target: Target,
-    method: &Method,
-    inner: A,
-) -> Result<Explained, Error> {
-    let out = method.smoothing.init(inner)?.smooth(model, input, target)?;
-    Ok(Explained {
-        values: ember::validate::read_f64(out.attributions.values)?,
-        variance: Some(ember::validate::read_f64(out.variance)?),
-        report: out.attributions.report,
-    })
-}
-
-fn saliency(method: &Method, abs: bool) -> Result<Saliency, Error> {
-    SaliencyConfig::new()
-        .with_abs(abs)
-        .with_max_rows(method.max_rows)
-        .with_memory_budget(method.memory_budget)
-        .init()
-}
-
-fn input_x_gradient(method: &Method) -> Result<InputXGradient, Error> {
-    InputXGradientConfig::new()
-        .with_max_rows(method.max_rows)
-        .with_memory_budget(method.memory_budget)
-        .init()
-}
-
-fn integrated_gradients(method: &Method) -> Result<IntegratedGradients, Error> {
-    IntegratedGradientsConfig::new()
-        .with_steps(method.steps)
-        .with_quadrature(method.quadrature)
-        .with_baseline(method.baseline.clone())
-        .with_tolerance(method.tolerance)
-        .with_max_steps(method.max_steps)
-        .with_max_rows(method.max_rows)
-        .with_memory_budget(method.memory_budget)
-        .init()
+    }
 }

@@ -5,18 +5,18 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-use clap::{Args, ValueEnum};
-use ember::GradientKernel;
+use clap::Args;
 use ember::backend::{Backend, Precision};
 use ember::burn::tensor::{Device, Tensor, TensorData};
 use ember::kernel::bench::raw_forward_backward;
 use ember::prelude::*;
+use ember::{BaseMethod, GradientKernel, MethodSettings, MethodSpec};
 use ember_zoo::ZooModel;
 use ember_zoo::data::{breast_cancer_split, digits_split};
 use ember_zoo::shipped;
 use serde::Serialize;
 
-use crate::attribute::{InnerName, MethodName};
+use crate::attribute::resolve_method;
 
 /// Times an attribution method on a zoo model against the raw forward+backward limit.
 #[derive(Args, Debug, Clone)]
@@ -24,9 +24,9 @@ pub struct BenchArgs {
     /// The model: mlp, cnn or tabular.
     #[arg(long)]
     pub model: ZooModel,
-    /// The method.
-    #[arg(long, value_enum)]
-    pub method: MethodName,
+    /// The method, by any name `ember attribute --method` takes.
+    #[arg(long, value_parser = crate::compare::parse_method)]
+    pub method: MethodSpec,
     /// Samples per call (test samples, repeated if the split has fewer).
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
@@ -36,9 +36,9 @@ pub struct BenchArgs {
     /// Noisy samples (smoothgrad).
     #[arg(long, default_value_t = 50)]
     pub samples: usize,
-    /// The method that smoothgrad wraps.
-    #[arg(long, value_enum, default_value = "saliency")]
-    pub inner: InnerName,
+    /// The method that smoothgrad wraps (default: saliency).
+    #[arg(long, value_parser = crate::attribute::parse_inner)]
+    pub inner: Option<BaseMethod>,
     /// The backend: flex, ndarray, wgpu or vulkan.
     #[arg(long, default_value = "flex")]
     pub device: Backend,
@@ -209,61 +209,18 @@ fn measure<const D: usize>(
 ) -> Result<BenchResult, String> {
     let (x, labels) = inputs::<D>(args.model, args.batch, device);
     let err = |e: Error| e.to_string();
-    let points = match (args.method, args.inner) {
-        (MethodName::IntegratedGradients, _) => args.steps,
-        (MethodName::SmoothGrad, InnerName::IntegratedGradients) => args.samples * args.steps,
-        (MethodName::SmoothGrad, _) => args.samples,
-        _ => 1,
-    };
+    let spec = resolve_method(args.method, None, args.inner)?;
     let budget = args.memory_budget;
-    let saliency = |abs: bool| {
-        SaliencyConfig::new()
-            .with_abs(abs)
-            .with_max_rows(args.max_rows)
-            .with_memory_budget(budget)
-    };
-    let input_x_gradient = InputXGradientConfig::new()
-        .with_max_rows(args.max_rows)
-        .with_memory_budget(budget);
-    let integrated_gradients = IntegratedGradientsConfig::new()
+    let settings = MethodSettings::new()
         .with_steps(args.steps)
-        .with_max_rows(args.max_rows)
-        .with_memory_budget(budget);
-    let smooth = SmoothGradConfig::new()
         .with_samples(args.samples)
         .with_max_rows(args.max_rows)
         .with_memory_budget(budget);
+    let points = spec.rows_per_sample(&settings);
+    let method = spec.build(&settings).map_err(err)?;
     let call = || -> Result<Report, String> {
         let target = Target::PerSample(labels.clone());
-        let x = x.clone();
-        let out = match (args.method, args.inner) {
-            (MethodName::Saliency | MethodName::SaliencyAbs, _) => {
-                saliency(args.method == MethodName::SaliencyAbs)
-                    .init()
-                    .and_then(|m| m.attribute(model, x, target))
-            }
-            (MethodName::InputXGradient, _) => input_x_gradient
-                .init()
-                .and_then(|m| m.attribute(model, x, target)),
-            (MethodName::IntegratedGradients, _) => integrated_gradients
-                .init()
-                .and_then(|m| m.attribute(model, x, target)),
-            (MethodName::SmoothGrad, InnerName::Saliency | InnerName::SaliencyAbs) => {
-                saliency(args.inner == InnerName::SaliencyAbs)
-                    .init()
-                    .and_then(|inner| smooth.init(inner))
-                    .and_then(|m| m.attribute(model, x, target))
-            }
-            (MethodName::SmoothGrad, InnerName::InputXGradient) => input_x_gradient
-                .init()
-                .and_then(|inner| smooth.init(inner))
-                .and_then(|m| m.attribute(model, x, target)),
-            (MethodName::SmoothGrad, InnerName::IntegratedGradients) => integrated_gradients
-                .init()
-                .and_then(|inner| smooth.init(inner))
-                .and_then(|m| m.attribute(model, x, target)),
-        }
-        .map_err(err)?;
+        let out = method.attribute(model, x.clone(), target).map_err(err)?;
         Ok(out.report)
     };
     let kernel = GradientKernel::with_settings(args.max_rows, budget, true).map_err(err)?;
@@ -271,7 +228,15 @@ fn measure<const D: usize>(
     if args.rss_child {
         // Only the method runs: the raw limit's rows (below) would hold every row at once.
         let report = call()?;
-        return Ok(result(args, report, points, rows_per_pass, [0.0; 3], true));
+        return Ok(result(
+            args,
+            spec,
+            report,
+            points,
+            rows_per_pass,
+            [0.0; 3],
+            true,
+        ));
     }
     // The raw limit's rows: the same number of rows of the same shape, built once, untimed.
     let raw_rows = x.clone().repeat_dim(0, points);
@@ -300,11 +265,20 @@ fn measure<const D: usize>(
         median(&mut raw_ms),
         median(&mut check_ms),
     ];
-    Ok(result(args, report, points, rows_per_pass, times, false))
+    Ok(result(
+        args,
+        spec,
+        report,
+        points,
+        rows_per_pass,
+        times,
+        false,
+    ))
 }
 
 fn result(
     args: &BenchArgs,
+    spec: MethodSpec,
     report: Report,
     points: usize,
     rows_per_pass: usize,
@@ -313,9 +287,9 @@ fn result(
 ) -> BenchResult {
     BenchResult {
         model: args.model.to_string(),
-        method: name(args.method),
+        method: method_name(spec),
         device: args.device.to_string(),
-        inner: (args.method == MethodName::SmoothGrad).then(|| name_of(args.inner)),
+        inner: inner_name(spec),
         batch: args.batch,
         steps: args.steps,
         samples: args.samples,
@@ -360,7 +334,8 @@ fn peak_rss_kib() -> Option<u64> {
 /// `--rss`: one fresh process per step count, same rows per pass.
 fn run_rss(args: &BenchArgs) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let method = name(args.method);
+    let spec = resolve_method(args.method, None, args.inner)?;
+    let method = method_name(spec);
     let mut peaks = Vec::new();
     for steps in [50usize, 2000] {
         let mut command = Command::new(&exe);
@@ -376,12 +351,13 @@ fn run_rss(args: &BenchArgs) -> Result<(), String> {
             &steps.to_string(),
             "--samples",
             &args.samples.to_string(),
-            "--inner",
-            &name_of(args.inner),
             "--device",
             &args.device.to_string(),
             "--rss-child",
         ]);
+        if let Some(inner) = inner_name(spec) {
+            command.args(["--inner", &inner]);
+        }
         if let Some(rows) = args.max_rows {
             command.args(["--max-rows", &rows.to_string()]);
         }
@@ -432,16 +408,19 @@ fn run_rss(args: &BenchArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// The name `--method` takes for `method`.
-fn name(method: MethodName) -> String {
-    name_of(method)
+/// The method's name in the results: a noise tunnel's kind (`smoothgrad`, `vargrad`), with its
+/// inner method apart ([`inner_name`]).
+fn method_name(spec: MethodSpec) -> String {
+    match spec {
+        MethodSpec::Smooth { kind, .. } => kind.method_name().to_string(),
+        base => base.name(),
+    }
 }
 
-/// The name of a command-line choice.
-fn name_of(value: impl ValueEnum) -> String {
-    value
-        .to_possible_value()
-        .expect("every choice has a name")
-        .get_name()
-        .to_string()
+/// A noise tunnel's inner method.
+fn inner_name(spec: MethodSpec) -> Option<String> {
+    match spec {
+        MethodSpec::Smooth { inner, .. } => Some(inner.name().to_string()),
+        MethodSpec::Base(_) => None,
+    }
 }

@@ -12,7 +12,6 @@ mod attribute;
 mod bench;
 mod compare;
 mod io;
-mod methods;
 mod sample;
 mod train;
 

@@ -10,10 +10,12 @@
 //! the sign of a saliency map is often not meaningful). A method passes when the similarity at
 //! the fully randomised model is low.
 //!
-//! Re-initialising layers is model-specific, so it stays with the caller (the zoo does it for
-//! its reference models). This module takes the attributions of each randomised model, by
-//! layer name: either all at once with [`ModelRandomisation::check`], or step by step with a
+//! [`crate::reinit`] re-initialises the layers of any Burn module, and [`crate::compare`] runs
+//! the whole cascade on a model. This module takes the attributions of each randomised model,
+//! by layer name: either all at once with [`ModelRandomisation::check`], or step by step with a
 //! [`Cascade`] so that only one randomised model and its attributions live at a time.
+//! [`SanityFeatures::InputNonZero`] ranks only the features the input does not zero, for
+//! methods that multiply by the input.
 //!
 //! # Example
 //!
@@ -90,6 +92,38 @@ pub struct ModelRandomisationConfig {
     /// Compare absolute values (the paper's choice) rather than signed ones.
     #[config(default = true)]
     pub absolute: bool,
+    /// Which features the similarity ranks: all of them (the paper's choice), or only those
+    /// the input does not zero (see [`SanityFeatures`]).
+    #[config(default = "SanityFeatures::All")]
+    pub features: SanityFeatures,
+}
+
+/// Which features the sanity check's similarity ranks.
+///
+/// Under a method that multiplies by the input (gradient × input, Integrated Gradients from a
+/// zero baseline), a feature the input zeroes gets attribution 0 under every model, trained or
+/// randomised. Ranking all features counts those shared zeros as agreement, so such a method
+/// looks insensitive to the model partly because of the input. Ranking only the features the
+/// input does not zero measures the model's influence alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SanityFeatures {
+    /// Every feature (Adebayo et al.).
+    #[default]
+    All,
+    /// Only the features whose input value is not 0, per sample. A sample with fewer than two
+    /// such features is ranked on all of them.
+    InputNonZero,
+}
+
+impl SanityFeatures {
+    /// The variant's name in reports: `all` or `input-nonzero`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SanityFeatures::All => "all",
+            SanityFeatures::InputNonZero => "input-nonzero",
+        }
+    }
 }
 
 impl ModelRandomisationConfig {
@@ -109,6 +143,7 @@ impl ModelRandomisationConfig {
         Ok(ModelRandomisation {
             threshold: self.threshold,
             absolute: self.absolute,
+            features: self.features,
         })
     }
 }
@@ -119,6 +154,7 @@ impl ModelRandomisationConfig {
 pub struct ModelRandomisation {
     threshold: f64,
     absolute: bool,
+    features: SanityFeatures,
 }
 
 /// The result of the model-randomisation check, serializable for reports.
@@ -133,6 +169,8 @@ pub struct SanityCheck {
     pub per_sample: Vec<Vec<f64>>,
     /// The threshold that `passes` was decided with.
     pub threshold: f64,
+    /// The features the similarity ranked.
+    pub features: SanityFeatures,
     /// Whether the similarity at the fully randomised model (the last step) is below the
     /// threshold.
     pub passes: bool,
@@ -149,8 +187,68 @@ impl ModelRandomisation {
     /// # Errors
     ///
     /// [`Error::EmptyBatch`], [`Error::EmptyInput`], [`Error::InvalidConfig`] for non-finite
-    /// values, [`Error::Backend`].
+    /// values or when the check ranks [`SanityFeatures::InputNonZero`] (which needs the input:
+    /// use [`cascade_on`](Self::cascade_on)), [`Error::Backend`].
     pub fn cascade<const D: usize>(&self, original: Tensor<D>) -> Result<Cascade> {
+        if self.features != SanityFeatures::All {
+            return Err(Error::InvalidConfig {
+                name: "features",
+                value: self.features.name().into(),
+                expected: "`all` without the input; pass the input with cascade_on",
+            });
+        }
+        self.start(original, None)
+    }
+
+    /// Starts a cascade from the original model's attributions of `input`; add each randomised
+    /// model's attributions with [`Cascade::step`]. The input matters only to
+    /// [`SanityFeatures::InputNonZero`].
+    ///
+    /// # Shapes
+    ///
+    /// - `original`, `input`: `[batch, ...]`, the same shape.
+    ///
+    /// # Errors
+    ///
+    /// As [`cascade`](Self::cascade), and [`Error::InvalidConfig`] if the shapes differ or the
+    /// input is not finite.
+    pub fn cascade_on<const D: usize>(
+        &self,
+        original: Tensor<D>,
+        input: Tensor<D>,
+    ) -> Result<Cascade> {
+        if input.dims() != original.dims() {
+            return Err(shape_mismatch(
+                "input",
+                &input.dims(),
+                &original.dims(),
+                "the shape of the attributions",
+            ));
+        }
+        let mask = match self.features {
+            SanityFeatures::All => None,
+            SanityFeatures::InputNonZero => {
+                let input = read_rows("input", input)?;
+                Some(
+                    (0..input.batch)
+                        .map(|s| {
+                            let kept: Vec<usize> = (0..input.row(s).len())
+                                .filter(|&f| input.row(s)[f] != 0.0)
+                                .collect();
+                            (kept.len() >= 2).then_some(kept)
+                        })
+                        .collect(),
+                )
+            }
+        };
+        self.start(original, mask)
+    }
+
+    fn start<const D: usize>(
+        &self,
+        original: Tensor<D>,
+        mask: Option<Vec<Option<Vec<usize>>>>,
+    ) -> Result<Cascade> {
         let original = if self.absolute {
             original.abs()
         } else {
@@ -160,6 +258,8 @@ impl ModelRandomisation {
             original: read_rows("original", original)?,
             absolute: self.absolute,
             threshold: self.threshold,
+            features: self.features,
+            mask,
             layers: Vec::new(),
             per_sample: Vec::new(),
         })
@@ -186,6 +286,9 @@ impl ModelRandomisation {
     ///
     /// As [`cascade`](Self::cascade), [`Cascade::step`] and [`Cascade::finish`]
     /// ([`Error::InvalidConfig`] when `steps` is empty).
+    ///
+    /// With [`SanityFeatures::InputNonZero`], use [`cascade_on`](Self::cascade_on) and
+    /// [`Cascade::step`] instead (this returns its error).
     pub fn check<const D: usize, S: Into<String>>(
         &self,
         original: Tensor<D>,
@@ -206,6 +309,9 @@ pub struct Cascade {
     original: crate::support::HostRows,
     absolute: bool,
     threshold: f64,
+    features: SanityFeatures,
+    /// Per sample, the features ranked (`None`: all).
+    mask: Option<Vec<Option<Vec<usize>>>>,
     layers: Vec<String>,
     per_sample: Vec<Vec<f64>>,
 }
@@ -245,7 +351,16 @@ impl Cascade {
         };
         let randomised = read_rows("randomised", randomised)?;
         let similarity: Vec<f64> = (0..self.original.batch)
-            .map(|s| spearman_of(self.original.row(s), randomised.row(s)))
+            .map(|s| {
+                let (a, b) = (self.original.row(s), randomised.row(s));
+                match self.mask.as_ref().and_then(|m| m[s].as_ref()) {
+                    Some(kept) => {
+                        let pick = |row: &[f64]| kept.iter().map(|&f| row[f]).collect::<Vec<_>>();
+                        spearman_of(&pick(a), &pick(b))
+                    }
+                    None => spearman_of(a, b),
+                }
+            })
             .collect();
         let mean = mean(&similarity);
         self.layers.push(layer.into());
@@ -272,6 +387,7 @@ impl Cascade {
             similarity,
             per_sample: self.per_sample,
             threshold: self.threshold,
+            features: self.features,
             passes: last < self.threshold,
         })
     }

@@ -1,10 +1,11 @@
-//! Charts as standalone SVG strings: feature-importance bars and line plots.
+//! Charts as standalone SVG: feature-importance bars and line plots.
 //!
 //! Every piece of text (titles, labels, feature and series names) is escaped with
 //! [`escape_html`], so the SVG can be embedded as is in an HTML page
-//! ([`crate::report::Page::plots`]) or written to a `.svg` file.
+//! ([`crate::report::Page::plots`]) or written to a `.svg` file. The charts are returned as
+//! [`Svg`], which only this crate can make: markup from anywhere else cannot pass for a chart.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
 use crate::error::VizError;
 use crate::text::{escape_html, format_number};
@@ -17,6 +18,38 @@ pub const NEGATIVE_COLOUR: &str = "#2166ac";
 const WIDTH: f64 = 640.0;
 const FONT: &str =
     r#"font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="12""#;
+
+/// A chart drawn by this crate ([`bar_chart_svg`], [`line_plot_svg`]): one standalone
+/// `<svg>` element whose text is all escaped.
+///
+/// It can only be made inside ember-viz, so it is safe to insert unescaped in an HTML page
+/// ([`crate::report::Page::plots`]). Read the markup with [`Svg::as_str`], [`Svg::into_string`]
+/// or [`Display`](fmt::Display), e.g. to write a `.svg` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Svg(String);
+
+impl Svg {
+    /// Wraps markup drawn by this crate, which must escape every piece of text it contains.
+    pub(crate) fn new(markup: String) -> Self {
+        Self(markup)
+    }
+
+    /// The SVG markup.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The SVG markup, as an owned string.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for Svg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// One named curve of a line plot.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -58,7 +91,7 @@ pub fn bar_chart_svg(
     values: &[f64],
     top: usize,
     title: &str,
-) -> Result<String, VizError> {
+) -> Result<Svg, VizError> {
     if names.len() != values.len() {
         return Err(VizError::LengthMismatch {
             what: "bar chart",
@@ -108,7 +141,7 @@ pub fn bar_chart_svg(
             "no features",
         );
         svg.push_str("</svg>");
-        return Ok(svg);
+        return Ok(Svg::new(svg));
     }
 
     let lo = order.iter().map(|&i| values[i]).fold(0.0, f64::min);
@@ -166,7 +199,7 @@ pub fn bar_chart_svg(
         bottom + 4.0
     );
     svg.push_str("</svg>");
-    Ok(svg)
+    Ok(Svg::new(svg))
 }
 
 /// A line plot with axes, ticks, grid lines and a legend, e.g. for deletion and insertion
@@ -179,7 +212,7 @@ pub fn bar_chart_svg(
 ///
 /// - `title`, `x_label`, `y_label`: the texts (escaped).
 /// - `series`: the curves, coloured from [`colorous::CATEGORY10`] in order.
-pub fn line_plot_svg(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> String {
+pub fn line_plot_svg(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> Svg {
     const HEIGHT: f64 = 400.0;
     const LEFT: f64 = 72.0;
     const RIGHT: f64 = WIDTH - 170.0;
@@ -304,7 +337,7 @@ pub fn line_plot_svg(title: &str, x_label: &str, y_label: &str, series: &[Series
         );
     }
     svg.push_str("</svg>");
-    svg
+    Svg::new(svg)
 }
 
 /// The SVG's opening tag (with an accessible title) as a string to append to.
@@ -403,7 +436,8 @@ mod tests {
             3,
             "importance",
         )
-        .unwrap();
+        .unwrap()
+        .into_string();
         let pos = |s: &str| svg.find(&format!(">{s}</text>"));
         let (big, medium, small) = (pos("big negative"), pos("medium"), pos("small"));
         assert!(
@@ -421,7 +455,9 @@ mod tests {
     #[test]
     fn bar_chart_escapes_names_and_title() {
         let evil = r#"<script>alert(1)</script>"&'"#;
-        let svg = bar_chart_svg(&names(&[evil, "x"]), &[1.0, -1.0], 10, evil).unwrap();
+        let svg = bar_chart_svg(&names(&[evil, "x"]), &[1.0, -1.0], 10, evil)
+            .unwrap()
+            .into_string();
         assert!(!svg.contains("<script>"), "{svg}");
         assert!(!svg.contains(r#""&'"#), "{svg}");
         assert!(svg.contains("&lt;script&gt;"));
@@ -441,14 +477,16 @@ mod tests {
             bar_chart_svg(&names(&["a", "b"]), &[1.0, f64::NAN], 5, "t"),
             Err(VizError::NonFinite { index: 1, .. })
         ));
-        let empty = bar_chart_svg(&[], &[], 5, "t").unwrap();
+        let empty = bar_chart_svg(&[], &[], 5, "t").unwrap().into_string();
         assert!(empty.contains("no features") && empty.ends_with("</svg>"));
     }
 
     #[test]
     fn long_names_are_shortened_with_the_full_name_as_tooltip() {
         let long = "a".repeat(50);
-        let svg = bar_chart_svg(std::slice::from_ref(&long), &[1.0], 1, "t").unwrap();
+        let svg = bar_chart_svg(std::slice::from_ref(&long), &[1.0], 1, "t")
+            .unwrap()
+            .into_string();
         assert!(svg.contains(&format!("<title>{long}: 1</title>")));
         assert!(svg.contains(&format!(">{}…</text>", "a".repeat(31))));
     }
@@ -462,7 +500,8 @@ mod tests {
                 vec![(0.0, 0.1), (0.5, f64::NAN), (1.0, 0.9)],
             ),
         ];
-        let svg = line_plot_svg("curves & more", "fraction removed", "p(class)", &series);
+        let svg =
+            line_plot_svg("curves & more", "fraction removed", "p(class)", &series).into_string();
         assert_eq!(svg.matches("<polyline").count(), 2);
         // NaN point skipped: 3 + 2 markers.
         assert_eq!(svg.matches("<circle").count(), 5);
@@ -480,11 +519,21 @@ mod tests {
 
     #[test]
     fn line_plot_without_data_still_renders() {
-        let svg = line_plot_svg("t", "x", "y", &[]);
+        let svg = line_plot_svg("t", "x", "y", &[]).into_string();
         assert!(svg.contains("no data") && svg.ends_with("</svg>"));
-        let one = line_plot_svg("t", "x", "y", &[Series::new("one", vec![(2.0, 3.0)])]);
+        let one =
+            line_plot_svg("t", "x", "y", &[Series::new("one", vec![(2.0, 3.0)])]).into_string();
         assert_eq!(one.matches("<circle").count(), 1);
         assert!(!one.contains("NaN") && !one.contains("inf"));
+    }
+
+    #[test]
+    fn svg_reads_back_as_its_markup() {
+        let svg = line_plot_svg("t", "x", "y", &[]);
+        let markup = svg.as_str().to_owned();
+        assert!(markup.starts_with("<svg") && markup.ends_with("</svg>"));
+        assert_eq!(svg.to_string(), markup);
+        assert_eq!(svg.into_string(), markup);
     }
 
     #[test]

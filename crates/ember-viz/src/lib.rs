@@ -11,7 +11,7 @@
 //! - [`grid`] lays cells out as rows (examples) × columns (methods); [`png_bytes`] and
 //!   [`write_png`] encode them.
 //! - [`bar_chart_svg`] and [`line_plot_svg`] draw feature importances and deletion/insertion
-//!   curves as standalone SVG.
+//!   curves as standalone [`Svg`], a type only this crate can make.
 //! - [`report`] renders one self-contained, offline `index.html` with the settings, a metric
 //!   table, figures, plots and notes.
 //!
@@ -33,7 +33,7 @@ pub mod heatmap;
 pub mod report;
 pub mod text;
 
-pub use chart::{Series, bar_chart_svg, line_plot_svg};
+pub use chart::{Series, Svg, bar_chart_svg, line_plot_svg};
 pub use compose::{grid, png_bytes, write_png};
 pub use error::VizError;
 pub use heatmap::{ColourScale, HeatmapOptions, MAX_PIXELS, MapKind, grayscale, heatmap, overlay};

@@ -43,10 +43,14 @@ pub use ember_core::{
     baseline, eval, eval_with, kernel, model, quadrature, rng, validate,
 };
 pub use ember_methods::{
-    InputXGradient, InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig,
-    NoiseScale, Saliency, SaliencyConfig, SmoothGrad, SmoothGradConfig, SmoothKind, Smoothed,
-    input_x_gradient, integrated_gradients, saliency, smooth_grad,
+    AnyMethod, BaseMethod, InputXGradient, InputXGradientConfig, IntegratedGradients,
+    IntegratedGradientsConfig, MethodSettings, MethodSpec, NoiseScale, Saliency, SaliencyConfig,
+    SmoothGrad, SmoothGradConfig, SmoothKind, Smoothed, input_x_gradient, integrated_gradients,
+    registry, saliency, smooth_grad,
 };
+/// Metrics of attributions, and comparing methods on a model ([`compare`]).
+pub use ember_metrics as metrics;
+pub use ember_metrics::compare;
 
 /// Everything most programs need: `use ember::prelude::*;`.
 pub mod prelude {

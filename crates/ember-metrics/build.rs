@@ -1,5 +1,5 @@
-//! Records the versions that `ember compare` writes into its report: Burn's (from the
-//! workspace's Cargo.lock) and the compiler's.
+//! Records the versions a comparison reports (`ember_metrics::compare::Versions`): Burn's (from
+//! the workspace's Cargo.lock; `unknown` outside the workspace) and the compiler's.
 
 use std::process::Command;
 

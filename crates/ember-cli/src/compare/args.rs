@@ -1,0 +1,151 @@
+//! `ember compare`'s arguments, and the library configuration they make.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use ember::backend::Backend;
+use ember::{MethodSettings, MethodSpec};
+use ember_metrics::{CompareConfig, Replacement, SanityFeatures};
+use ember_zoo::ZooModel;
+
+/// Compares attribution methods on a zoo model: metrics, heatmaps and an HTML report.
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The model: cnn (digits, the default), mlp (digits) or tabular (breast cancer).
+    #[arg(long, default_value = "cnn")]
+    pub model: ZooModel,
+    /// PyTorch-named weights (.safetensors or .pt state dict); default: the shipped weights.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// The methods, comma-separated; default: every method ember has. Names: saliency,
+    /// saliency-abs, input-x-gradient, integrated-gradients, smoothgrad, smoothgrad-squared,
+    /// vargrad, or a noise tunnel over another method, KIND:INNER (e.g.
+    /// smoothgrad:integrated-gradients); aliases: ig, ixg, Captum's names.
+    #[arg(long, value_delimiter = ',', value_parser = parse_method)]
+    pub methods: Vec<MethodSpec>,
+    /// How many test examples to explain (the first of the test split).
+    #[arg(long, default_value_t = 16)]
+    pub examples: usize,
+    /// The backend: flex, ndarray, wgpu (any GPU), or vulkan.
+    #[arg(long, default_value = "flex")]
+    pub device: Backend,
+    /// The report's directory (created; existing files of the same names are replaced).
+    #[arg(long, default_value = "report")]
+    pub out: PathBuf,
+    /// The seed of every random draw (noise, perturbations, randomised layers).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print `results.json` to stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Integration steps (integrated gradients).
+    #[arg(long, default_value_t = 50)]
+    pub steps: usize,
+    /// Noisy copies (smoothgrad, smoothgrad-squared, vargrad).
+    #[arg(long, default_value_t = 50)]
+    pub samples: usize,
+    /// Relative noise level (smoothgrad): σ = noise · (max − min) of each input.
+    #[arg(long, default_value_t = 0.15)]
+    pub noise: f64,
+    /// Max-sensitivity: the L∞ radius of the input perturbations, in input units.
+    #[arg(long, default_value_t = 0.1)]
+    pub radius: f64,
+    /// Max-sensitivity: perturbations per example.
+    #[arg(long, default_value_t = 10)]
+    pub perturbations: usize,
+    /// Deletion/insertion: points of each curve, fractions evenly spaced over [0, 1].
+    #[arg(long, default_value_t = 16)]
+    pub curve_steps: usize,
+    /// Deletion/insertion: what a removed feature becomes: a number (`0`, the default),
+    /// `mean` (the example's mean) or `blur:SIGMA` (a Gaussian blur, images only).
+    #[arg(long, default_value = "0")]
+    pub replacement: String,
+    /// The sanity check passes when the similarity of a method's maps on the fully randomised
+    /// model to those on the trained model is below this.
+    #[arg(long, default_value_t = 0.5)]
+    pub sanity_threshold: f64,
+    /// The features the sanity check ranks: `all`, or `input-nonzero` (only the features the
+    /// input does not zero, so that ×input methods are judged on the model's influence, not
+    /// on the zeros they share with the input).
+    #[arg(long, value_enum, default_value = "all")]
+    pub sanity_features: SanityFeaturesArg,
+    /// The most rows per forward+backward pass (default: the device's).
+    #[arg(long)]
+    pub max_rows: Option<usize>,
+    /// The bytes of a pass's input rows (default: 16 MiB on CPU backends, 64 MiB on GPUs).
+    #[arg(long)]
+    pub memory_budget: Option<usize>,
+}
+
+/// `--sanity-features`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SanityFeaturesArg {
+    /// Every feature (Adebayo et al.).
+    All,
+    /// Only the features the input does not zero.
+    InputNonzero,
+}
+
+/// A method name, for clap.
+pub fn parse_method(name: &str) -> Result<MethodSpec, String> {
+    name.parse().map_err(|e: ember::Error| e.to_string())
+}
+
+/// `--replacement`: a number, `mean` or `blur:SIGMA`.
+pub fn parse_replacement(text: &str) -> Result<Replacement, String> {
+    let bad =
+        || format!("`{text}` is not a replacement: expected a number, `mean` or `blur:SIGMA`");
+    if text == "mean" {
+        Ok(Replacement::Mean)
+    } else if let Some(sigma) = text.strip_prefix("blur:") {
+        Ok(Replacement::Blur {
+            sigma: sigma.trim().parse().map_err(|_| bad())?,
+        })
+    } else {
+        Ok(Replacement::Constant(text.parse().map_err(|_| bad())?))
+    }
+}
+
+impl CompareArgs {
+    /// The library's configuration for these arguments.
+    ///
+    /// # Errors
+    ///
+    /// A replacement that does not parse.
+    pub fn config(&self, dataset: &str) -> Result<CompareConfig, String> {
+        let methods = if self.methods.is_empty() {
+            MethodSpec::ALL.to_vec()
+        } else {
+            self.methods.clone()
+        };
+        Ok(CompareConfig::new()
+            .with_methods(methods)
+            .with_settings(
+                MethodSettings::new()
+                    .with_steps(self.steps)
+                    .with_samples(self.samples)
+                    .with_noise(self.noise)
+                    .with_seed(self.seed)
+                    .with_max_rows(self.max_rows)
+                    .with_memory_budget(self.memory_budget),
+            )
+            .with_curve_steps(self.curve_steps)
+            .with_replacement(parse_replacement(&self.replacement)?)
+            .with_radius(self.radius)
+            .with_perturbations(self.perturbations)
+            .with_sanity_threshold(self.sanity_threshold)
+            .with_sanity_features(match self.sanity_features {
+                SanityFeaturesArg::All => SanityFeatures::All,
+                SanityFeaturesArg::InputNonzero => SanityFeatures::InputNonZero,
+            })
+            .with_seed(self.seed)
+            .with_model_name(self.model.to_string())
+            .with_weights(
+                self.weights
+                    .as_ref()
+                    .map_or("shipped".into(), |p| p.display().to_string()),
+            )
+            .with_dataset(dataset.to_string())
+            .with_device_name(Some(self.device.to_string())))
+    }
+}

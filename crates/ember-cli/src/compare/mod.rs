@@ -1,0 +1,169 @@
+//! `ember compare`: every method on a zoo model's test examples, every metric, a terminal
+//! table and a self-contained report (`index.html`, `results.json`, PNGs). The comparison and
+//! the report are the library's ([`ember_metrics::compare`]); this parses the arguments,
+//! loads the zoo model and its data, draws the progress bar and prints the table.
+
+mod args;
+mod table;
+
+use ember::burn::module::Module;
+use ember::burn::tensor::{Device, Tensor, TensorData};
+use ember_metrics::compare::{
+    CompareConfig, Comparison, ModuleCascade, Progress, ReportLayout, write_report,
+};
+use ember_zoo::data::{Dataset, breast_cancer_split, digits_split};
+use ember_zoo::{ZooModel, shipped};
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub use args::{CompareArgs, parse_method};
+
+use crate::attribute::load_model;
+
+/// Runs `ember compare`.
+pub fn run(args: &CompareArgs) -> Result<(), String> {
+    if args.examples == 0 {
+        return Err("--examples must be at least 1".into());
+    }
+    let device = args.device.device().map_err(|e| e.to_string())?;
+    let (dataset, shape) = examples(args.model, args.examples)?;
+    let config = args.config(dataset.name)?;
+    let zoo = Zoo {
+        args,
+        config: &config,
+        dataset: &dataset,
+        shape: &shape,
+        device: &device,
+    };
+    let mut comparison = match args.model {
+        ZooModel::Mlp => zoo.compare::<2, _>(
+            load_model(
+                args.model,
+                args.weights.as_deref(),
+                &device,
+                ember_zoo::Mlp::new,
+                shipped::mlp,
+            )?,
+            ember_zoo::Mlp::forward,
+        ),
+        ZooModel::Cnn => zoo.compare::<4, _>(
+            load_model(
+                args.model,
+                args.weights.as_deref(),
+                &device,
+                ember_zoo::Cnn::new,
+                shipped::cnn,
+            )?,
+            ember_zoo::Cnn::forward,
+        ),
+        ZooModel::Tabular => zoo.compare::<2, _>(
+            load_model(
+                args.model,
+                args.weights.as_deref(),
+                &device,
+                ember_zoo::Tabular::new,
+                shipped::tabular,
+            )?,
+            ember_zoo::Tabular::forward,
+        ),
+    }?;
+    // The zoo's examples are the first of the test split, with their labels; the replacement
+    // reads as it was given.
+    for (example, &label) in comparison.results.examples.iter_mut().zip(&dataset.labels) {
+        example.label = Some(label);
+    }
+    comparison.results.settings.replacement = args.replacement.clone();
+    let layout = match args.model {
+        ZooModel::Mlp | ZooModel::Cnn => ReportLayout::Image {
+            height: 8,
+            width: 8,
+        },
+        ZooModel::Tabular => ReportLayout::Features {
+            names: dataset.feature_names.clone(),
+        },
+    };
+    write_report(&mut comparison, &layout, &args.out).map_err(|e| e.to_string())?;
+    if args.json {
+        let json = serde_json::to_string_pretty(&comparison.results).map_err(|e| e.to_string())?;
+        println!("{json}");
+    } else {
+        table::print_table(&comparison.results);
+        println!("\nwrote {}", args.out.join("index.html").display());
+    }
+    Ok(())
+}
+
+/// The first `n` test examples of the model's dataset and the input shape `[n, ...]`.
+fn examples(model: ZooModel, n: usize) -> Result<(Dataset, Vec<usize>), String> {
+    let test = match model {
+        ZooModel::Mlp | ZooModel::Cnn => digits_split().test,
+        ZooModel::Tabular => breast_cancer_split().0.test,
+    };
+    if n > test.len() {
+        return Err(format!(
+            "--examples {n} is out of range: the {} test split has {} examples",
+            test.name,
+            test.len()
+        ));
+    }
+    let indices: Vec<usize> = (0..n).collect();
+    let mut shape = vec![n];
+    shape.extend_from_slice(model.sample_shape());
+    Ok((test.select(&indices), shape))
+}
+
+/// One zoo comparison's inputs.
+struct Zoo<'a> {
+    args: &'a CompareArgs,
+    config: &'a CompareConfig,
+    dataset: &'a Dataset,
+    shape: &'a [usize],
+    device: &'a Device,
+}
+
+impl Zoo<'_> {
+    fn compare<const D: usize, M: Module + 'static>(
+        &self,
+        model: M,
+        forward: fn(&M, Tensor<D>) -> Tensor<2>,
+    ) -> Result<Comparison, String> {
+        let input: Tensor<D> = Tensor::from_data(
+            TensorData::new(
+                self.dataset.inputs.iter().map(|&v| v as f64).collect(),
+                self.shape.to_vec(),
+            ),
+            self.device,
+        );
+        let trained = ember::eval(&model, forward);
+        // The zoo names its layers by their PyTorch index (`5`); the module's field is `layer5`.
+        let labels = self.args.model.layers_top_down();
+        let cascade = ModuleCascade::new(model, move |m: &M| ember::eval(m, forward))
+            .with_layers(labels.iter().map(|l| format!("layer{l}")))
+            .with_labels(labels.iter().copied())
+            .map_err(|e| e.to_string())?
+            .with_seed(self.args.seed);
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:32} {pos}/{len} {msg}",
+            )
+            .expect("a valid template"),
+        );
+        let mut progress = |p: Progress| {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+            bar.set_message(p.stage);
+        };
+        let comparison = self
+            .config
+            .run(
+                &trained,
+                input,
+                ember::Target::Predicted,
+                &cascade,
+                &mut progress,
+            )
+            .map_err(|e| e.to_string());
+        bar.finish_and_clear();
+        comparison
+    }
+}

@@ -1,0 +1,498 @@
+//! Every method of ember by name: one vocabulary for the command line, the comparison and the
+//! benchmarks, one place that builds a method from its name and settings.
+//!
+//! A [`MethodSpec`] names a method: one of the four gradient methods ([`BaseMethod`]), or a
+//! noise tunnel ([`SmoothKind`]) over one of them. [`MethodSettings`] holds every setting any
+//! of them takes; [`MethodSpec::build`] makes an [`AnyMethod`], which is an [`Attribution`].
+//!
+//! # Names
+//!
+//! | name | aliases | method |
+//! |------|---------|--------|
+//! | `saliency` | | the signed gradient |
+//! | `saliency-abs` | `abs-saliency` | the absolute gradient (Captum's `Saliency` default) |
+//! | `input-x-gradient` | `inputxgradient`, `gradient-x-input`, `ixg` | gradient × input |
+//! | `integrated-gradients` | `integratedgradients`, `ig` | Integrated Gradients |
+//! | `smoothgrad` | `smooth-grad` | SmoothGrad over saliency |
+//! | `smoothgrad-squared` | `smoothgrad-sq` | SmoothGrad² over saliency |
+//! | `vargrad` | `var-grad` | VarGrad over saliency |
+//!
+//! Names are read case-insensitively, with `_` read as `-` (so Captum's `smoothgrad_sq` works).
+//! A noise tunnel over another method is `KIND:INNER`, e.g. `vargrad:integrated-gradients`;
+//! `smoothgrad:saliency` is `smoothgrad`.
+//!
+//! # Example
+//!
+//! ```
+//! use burn::tensor::{Device, Tensor};
+//! use ember_core::{Attribution, Target};
+//! use ember_methods::{MethodSettings, MethodSpec};
+//!
+//! let device = Device::flex();
+//! let model = |x: Tensor<2>| x.clone() * x;
+//! let x = Tensor::<2>::from_floats([[1.0, -2.0]], &device);
+//! let spec: MethodSpec = "vargrad".parse()?;
+//! assert!(!spec.signed());
+//! let method = spec.build(&MethodSettings::new().with_samples(8))?;
+//! let maps = method.attribute(&model, x, Target::Class(0))?;
+//! assert_eq!(maps.values.dims(), [1, 2]);
+//! # Ok::<(), ember_core::Error>(())
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::config::Config;
+use burn::tensor::Tensor;
+use ember_core::{Attribution, Attributions, Baseline, Error, Model, Quadrature, Result, Target};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    InputXGradient, InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig,
+    NoiseScale, Saliency, SaliencyConfig, SmoothGrad, SmoothGradConfig, SmoothKind,
+};
+
+/// A gradient method that stands alone or inside a noise tunnel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BaseMethod {
+    /// The signed gradient.
+    Saliency,
+    /// The absolute gradient.
+    SaliencyAbs,
+    /// Gradient × input.
+    InputXGradient,
+    /// Integrated Gradients.
+    IntegratedGradients,
+}
+
+impl BaseMethod {
+    /// Every base method, in the order reports list them.
+    pub const ALL: [BaseMethod; 4] = [
+        BaseMethod::Saliency,
+        BaseMethod::SaliencyAbs,
+        BaseMethod::InputXGradient,
+        BaseMethod::IntegratedGradients,
+    ];
+
+    /// The method's name: `saliency`, `saliency-abs`, `input-x-gradient` or
+    /// `integrated-gradients`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BaseMethod::Saliency => "saliency",
+            BaseMethod::SaliencyAbs => "saliency-abs",
+            BaseMethod::InputXGradient => "input-x-gradient",
+            BaseMethod::IntegratedGradients => "integrated-gradients",
+        }
+    }
+
+    /// Whether the method's maps can be negative.
+    pub fn signed(self) -> bool {
+        self != BaseMethod::SaliencyAbs
+    }
+
+    /// The model rows one sample costs (integration steps for Integrated Gradients, 1 for the
+    /// others; the adaptive mode's rows are known only after the call).
+    pub fn rows_per_sample(self, settings: &MethodSettings) -> usize {
+        match self {
+            BaseMethod::IntegratedGradients => settings.steps,
+            _ => 1,
+        }
+    }
+
+    fn build(self, settings: &MethodSettings) -> Result<Base> {
+        let s = settings;
+        Ok(match self {
+            BaseMethod::Saliency | BaseMethod::SaliencyAbs => Base::Saliency(
+                SaliencyConfig::new()
+                    .with_abs(self == BaseMethod::SaliencyAbs)
+                    .with_max_rows(s.max_rows)
+                    .with_memory_budget(s.memory_budget)
+                    .with_check_model(s.check_model)
+                    .init()?,
+            ),
+            BaseMethod::InputXGradient => Base::InputXGradient(
+                InputXGradientConfig::new()
+                    .with_max_rows(s.max_rows)
+                    .with_memory_budget(s.memory_budget)
+                    .with_check_model(s.check_model)
+                    .init()?,
+            ),
+            BaseMethod::IntegratedGradients => Base::IntegratedGradients(
+                IntegratedGradientsConfig::new()
+                    .with_steps(s.steps)
+                    .with_quadrature(s.quadrature)
+                    .with_baseline(s.baseline.clone())
+                    .with_tolerance(s.tolerance)
+                    .with_max_steps(s.max_steps)
+                    .with_max_rows(s.max_rows)
+                    .with_memory_budget(s.memory_budget)
+                    .with_check_model(s.check_model)
+                    .init()?,
+            ),
+        })
+    }
+}
+
+/// A method by name: a gradient method, or a noise tunnel over one. Parse it from a name
+/// (see the [module docs](self)), print it with its canonical name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MethodSpec {
+    /// A gradient method on its own.
+    Base(BaseMethod),
+    /// A noise tunnel: the statistic `kind` of `inner` over noisy copies of the input.
+    Smooth {
+        /// The statistic over the noisy copies.
+        kind: SmoothKind,
+        /// The method evaluated on each noisy copy.
+        inner: BaseMethod,
+    },
+}
+
+impl MethodSpec {
+    /// The methods `ember compare` runs by default: the four gradient methods, then the three
+    /// noise tunnels over saliency.
+    pub const ALL: [MethodSpec; 7] = [
+        MethodSpec::Base(BaseMethod::Saliency),
+        MethodSpec::Base(BaseMethod::SaliencyAbs),
+        MethodSpec::Base(BaseMethod::InputXGradient),
+        MethodSpec::Base(BaseMethod::IntegratedGradients),
+        MethodSpec::Smooth {
+            kind: SmoothKind::Mean,
+            inner: BaseMethod::Saliency,
+        },
+        MethodSpec::Smooth {
+            kind: SmoothKind::MeanOfSquares,
+            inner: BaseMethod::Saliency,
+        },
+        MethodSpec::Smooth {
+            kind: SmoothKind::Variance,
+            inner: BaseMethod::Saliency,
+        },
+    ];
+
+    /// A noise tunnel of `kind` over `inner`.
+    pub fn smooth(kind: SmoothKind, inner: BaseMethod) -> Self {
+        MethodSpec::Smooth { kind, inner }
+    }
+
+    /// The canonical name: `saliency`, …, `vargrad`, or `KIND:INNER` for a noise tunnel over
+    /// anything but saliency.
+    pub fn name(self) -> String {
+        match self {
+            MethodSpec::Base(base) => base.name().to_string(),
+            MethodSpec::Smooth {
+                kind,
+                inner: BaseMethod::Saliency,
+            } => kind.method_name().to_string(),
+            MethodSpec::Smooth { kind, inner } => {
+                format!("{}:{}", kind.method_name(), inner.name())
+            }
+        }
+    }
+
+    /// Whether the method's maps can be negative (drawn on a diverging colormap) rather than
+    /// non-negative: SmoothGrad² and VarGrad are not, nor is anything over `saliency-abs`.
+    pub fn signed(self) -> bool {
+        match self {
+            MethodSpec::Base(base) => base.signed(),
+            MethodSpec::Smooth { kind, inner } => kind == SmoothKind::Mean && inner.signed(),
+        }
+    }
+
+    /// The method evaluated per (noisy) input: itself, or a noise tunnel's inner method.
+    pub fn base(self) -> BaseMethod {
+        match self {
+            MethodSpec::Base(base) | MethodSpec::Smooth { inner: base, .. } => base,
+        }
+    }
+
+    /// The model rows one sample costs with `settings` (fixed-step methods; see
+    /// [`BaseMethod::rows_per_sample`]).
+    pub fn rows_per_sample(self, settings: &MethodSettings) -> usize {
+        match self {
+            MethodSpec::Base(base) => base.rows_per_sample(settings),
+            MethodSpec::Smooth { inner, .. } => settings.samples * inner.rows_per_sample(settings),
+        }
+    }
+
+    /// Builds the method with `settings` (each method reads the settings it has).
+    ///
+    /// # Errors
+    ///
+    /// A bad setting of the method, as [`Error::InvalidConfig`] (e.g. zero steps).
+    pub fn build(self, settings: &MethodSettings) -> Result<AnyMethod> {
+        Ok(match self {
+            MethodSpec::Base(base) => AnyMethod::Base(base.build(settings)?),
+            MethodSpec::Smooth { kind, inner } => AnyMethod::Smooth(
+                SmoothGradConfig::new()
+                    .with_kind(kind)
+                    .with_samples(settings.samples)
+                    .with_noise_level(settings.noise)
+                    .with_noise_scale(settings.noise_scale)
+                    .with_seed(settings.seed)
+                    .with_max_rows(settings.max_rows)
+                    .with_memory_budget(settings.memory_budget)
+                    .with_check_model(settings.check_model)
+                    .init(inner.build(settings)?)?,
+            ),
+        })
+    }
+}
+
+impl From<BaseMethod> for MethodSpec {
+    fn from(base: BaseMethod) -> Self {
+        MethodSpec::Base(base)
+    }
+}
+
+impl fmt::Display for MethodSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl fmt::Display for BaseMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The names [`MethodSpec`] and [`BaseMethod`] read, for error messages.
+pub const METHOD_NAMES: &str = "saliency, saliency-abs, input-x-gradient, integrated-gradients, \
+     smoothgrad, smoothgrad-squared, vargrad, or KIND:INNER (e.g. vargrad:integrated-gradients)";
+
+fn normalise(name: &str) -> String {
+    name.trim().to_ascii_lowercase().replace('_', "-")
+}
+
+fn unknown(name: &str) -> Error {
+    Error::InvalidConfig {
+        name: "method",
+        value: format!("`{name}`"),
+        expected: METHOD_NAMES,
+    }
+}
+
+impl FromStr for BaseMethod {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self> {
+        Ok(match normalise(name).as_str() {
+            "saliency" => BaseMethod::Saliency,
+            "saliency-abs" | "abs-saliency" => BaseMethod::SaliencyAbs,
+            "input-x-gradient" | "inputxgradient" | "gradient-x-input" | "ixg" => {
+                BaseMethod::InputXGradient
+            }
+            "integrated-gradients" | "integratedgradients" | "ig" => {
+                BaseMethod::IntegratedGradients
+            }
+            _ => return Err(unknown(name)),
+        })
+    }
+}
+
+fn smooth_kind(name: &str) -> Option<SmoothKind> {
+    Some(match name {
+        "smoothgrad" | "smooth-grad" => SmoothKind::Mean,
+        "smoothgrad-squared" | "smoothgrad-sq" => SmoothKind::MeanOfSquares,
+        "vargrad" | "var-grad" => SmoothKind::Variance,
+        _ => return None,
+    })
+}
+
+impl FromStr for MethodSpec {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self> {
+        let normal = normalise(name);
+        if let Some((kind, inner)) = normal.split_once(':') {
+            let kind = smooth_kind(kind.trim()).ok_or_else(|| unknown(name))?;
+            let inner = inner.parse().map_err(|_| unknown(name))?;
+            return Ok(MethodSpec::Smooth { kind, inner });
+        }
+        if let Some(kind) = smooth_kind(&normal) {
+            return Ok(MethodSpec::Smooth {
+                kind,
+                inner: BaseMethod::Saliency,
+            });
+        }
+        normal
+            .parse()
+            .map(MethodSpec::Base)
+            .map_err(|_| unknown(name))
+    }
+}
+
+/// Every setting of every method; each method reads the ones it has. The defaults are the
+/// methods' own.
+#[derive(Config, Debug)]
+pub struct MethodSettings {
+    /// Integration steps (Integrated Gradients).
+    #[config(default = 50)]
+    pub steps: usize,
+    /// The quadrature rule (Integrated Gradients).
+    #[config(default = "Quadrature::GaussLegendre")]
+    pub quadrature: Quadrature,
+    /// The baseline (Integrated Gradients).
+    #[config(default = "Baseline::Zeros")]
+    pub baseline: Baseline,
+    /// Adaptive Integrated Gradients: the relative tolerance on the completeness gap.
+    #[config(default = "None")]
+    pub tolerance: Option<f64>,
+    /// Adaptive Integrated Gradients: the most steps per sample.
+    #[config(default = 1025)]
+    pub max_steps: usize,
+    /// Noisy copies per input (noise tunnels).
+    #[config(default = 50)]
+    pub samples: usize,
+    /// The noise level (noise tunnels), read as `noise_scale` says.
+    #[config(default = 0.15)]
+    pub noise: f64,
+    /// How `noise` sets σ (noise tunnels).
+    #[config(default = "NoiseScale::Relative")]
+    pub noise_scale: NoiseScale,
+    /// The noise's seed (noise tunnels).
+    #[config(default = 0)]
+    pub seed: u64,
+    /// The most rows per forward+backward pass; `None`: the device's default.
+    #[config(default = "None")]
+    pub max_rows: Option<usize>,
+    /// The bytes of a pass's input rows; `None`: the device's default.
+    #[config(default = "None")]
+    pub memory_budget: Option<usize>,
+    /// Check once per call that the model is in eval mode (rows independent, deterministic).
+    #[config(default = true)]
+    pub check_model: bool,
+}
+
+/// One of the gradient methods, built.
+#[derive(Debug, Clone)]
+pub enum Base {
+    /// Saliency, signed or absolute.
+    Saliency(Saliency),
+    /// Gradient × input.
+    InputXGradient(InputXGradient),
+    /// Integrated Gradients.
+    IntegratedGradients(IntegratedGradients),
+}
+
+impl<const D: usize> Attribution<D> for Base {
+    fn attribute<M: Model<D> + ?Sized>(
+        &self,
+        model: &M,
+        input: Tensor<D>,
+        target: impl Into<Target>,
+    ) -> Result<Attributions<D>> {
+        match self {
+            Base::Saliency(m) => m.attribute(model, input, target),
+            Base::InputXGradient(m) => m.attribute(model, input, target),
+            Base::IntegratedGradients(m) => m.attribute(model, input, target),
+        }
+    }
+}
+
+/// Any method of the registry, built by [`MethodSpec::build`].
+#[derive(Debug, Clone)]
+pub enum AnyMethod {
+    /// A gradient method.
+    Base(Base),
+    /// A noise tunnel over a gradient method.
+    Smooth(SmoothGrad<Base>),
+}
+
+impl AnyMethod {
+    /// The attributions and, for a noise tunnel, the variance of the inner attributions over
+    /// the noise (see [`SmoothGrad::smooth`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Attribution::attribute`].
+    pub fn attribute_with_variance<const D: usize, M: Model<D> + ?Sized>(
+        &self,
+        model: &M,
+        input: Tensor<D>,
+        target: impl Into<Target>,
+    ) -> Result<(Attributions<D>, Option<Tensor<D>>)> {
+        match self {
+            AnyMethod::Base(m) => Ok((m.attribute(model, input, target)?, None)),
+            AnyMethod::Smooth(m) => {
+                let out = m.smooth(model, input, target)?;
+                Ok((out.attributions, Some(out.variance)))
+            }
+        }
+    }
+}
+
+impl<const D: usize> Attribution<D> for AnyMethod {
+    fn attribute<M: Model<D> + ?Sized>(
+        &self,
+        model: &M,
+        input: Tensor<D>,
+        target: impl Into<Target>,
+    ) -> Result<Attributions<D>> {
+        match self {
+            AnyMethod::Base(m) => m.attribute(model, input, target),
+            AnyMethod::Smooth(m) => m.attribute(model, input, target),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_round_trips_and_aliases_read_as_their_method() {
+        for spec in MethodSpec::ALL {
+            assert_eq!(spec.name().parse::<MethodSpec>().unwrap(), spec);
+        }
+        for inner in BaseMethod::ALL {
+            for kind in [
+                SmoothKind::Mean,
+                SmoothKind::MeanOfSquares,
+                SmoothKind::Variance,
+            ] {
+                let spec = MethodSpec::smooth(kind, inner);
+                assert_eq!(spec.name().parse::<MethodSpec>().unwrap(), spec);
+            }
+        }
+        let read = |s: &str| s.parse::<MethodSpec>().unwrap().name();
+        assert_eq!(read("IG"), "integrated-gradients");
+        assert_eq!(read("smoothgrad_sq"), "smoothgrad-squared");
+        assert_eq!(read("InputXGradient"), "input-x-gradient");
+        assert_eq!(read("smoothgrad:saliency"), "smoothgrad");
+        assert_eq!(read("vargrad:ig"), "vargrad:integrated-gradients");
+        for bad in ["", "gradcam", "smoothgrad:vargrad", "saliency:ig"] {
+            assert!(matches!(
+                bad.parse::<MethodSpec>(),
+                Err(Error::InvalidConfig { name: "method", .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn signs_follow_the_statistic_and_the_inner_method() {
+        let signed: Vec<bool> = MethodSpec::ALL.iter().map(|m| m.signed()).collect();
+        assert_eq!(signed, [true, false, true, true, true, false, false]);
+        assert!(!MethodSpec::smooth(SmoothKind::Mean, BaseMethod::SaliencyAbs).signed());
+    }
+
+    #[test]
+    fn bad_settings_are_typed_errors_from_build() {
+        let zero_steps = MethodSettings::new().with_steps(0);
+        assert!(matches!(
+            MethodSpec::Base(BaseMethod::IntegratedGradients).build(&zero_steps),
+            Err(Error::InvalidConfig { .. })
+        ));
+        assert!(
+            MethodSpec::Base(BaseMethod::Saliency)
+                .build(&zero_steps)
+                .is_ok()
+        );
+        let zero_samples = MethodSettings::new().with_samples(0);
+        assert!(matches!(
+            MethodSpec::ALL[4].build(&zero_samples),
+            Err(Error::InvalidConfig { .. })
+        ));
+    }
+}

@@ -740,3 +740,172 @@ fn compare_rejects_bad_requests_with_one_line() {
     assert_one_line_error(&run(&["--radius", "0"]), "radius");
     assert_one_line_error(&run(&["--sanity-threshold", "2"]), "threshold");
 }
+
+#[test]
+fn method_names_and_their_aliases_give_the_same_maps() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, _) = digits(2);
+    let inputs = write_inputs(dir.path(), &x, &[2, 64], None);
+    let maps = |name: &str, extra: &[&str]| {
+        let out_file = dir.path().join(format!("{name}.safetensors"));
+        let mut args = vec![
+            "attribute",
+            "--model",
+            "mlp",
+            "--inputs",
+            path(&inputs),
+            "--samples",
+            "4",
+            "--steps",
+            "6",
+            "--out",
+            path(&out_file),
+        ];
+        args.extend_from_slice(extra);
+        let out = ember(&args);
+        assert!(
+            out.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        read_named(&out_file, "attributions").1
+    };
+    // The compare vocabulary (`vargrad`) and the attribute flags (`--smooth-kind variance`) name
+    // one method; so do `KIND:INNER` and `--inner`, and the aliases.
+    let vargrad = maps("a", &["--method", "vargrad"]);
+    assert_eq!(
+        vargrad,
+        maps(
+            "b",
+            &["--method", "smoothgrad", "--smooth-kind", "variance"]
+        )
+    );
+    let tunnel = maps("c", &["--method", "smoothgrad-squared:ig"]);
+    assert_eq!(
+        tunnel,
+        maps(
+            "d",
+            &[
+                "--method",
+                "smoothgrad",
+                "--smooth-kind",
+                "squares",
+                "--inner",
+                "integrated-gradients"
+            ]
+        )
+    );
+    assert_eq!(
+        maps("e", &["--method", "ig"]),
+        maps("f", &["--method", "integrated-gradients"])
+    );
+    // Contradictions and unknown names are one-line errors.
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "attribute",
+            "--model",
+            "mlp",
+            "--inputs",
+            path(&inputs),
+            "--out",
+            "/nonexistent-ember-test/x.safetensors",
+        ];
+        args.extend_from_slice(extra);
+        ember(&args)
+    };
+    assert_one_line_error(
+        &run(&["--method", "vargrad", "--smooth-kind", "mean"]),
+        "contradicts",
+    );
+    assert_one_line_error(
+        &run(&["--method", "vargrad:ig", "--inner", "saliency"]),
+        "contradicts",
+    );
+    let out = run(&["--method", "gradcam"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("saliency"));
+}
+
+#[test]
+fn the_library_comparison_equals_the_clis_results_json() {
+    use ember::compare::{CompareConfig, ModuleCascade};
+    use ember::{MethodSettings, MethodSpec};
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = ember(&[
+        "compare",
+        "--model",
+        "mlp",
+        "--examples",
+        "3",
+        "--methods",
+        "saliency,input-x-gradient,smoothgrad",
+        "--samples",
+        "4",
+        "--perturbations",
+        "2",
+        "--curve-steps",
+        "5",
+        "--seed",
+        "2",
+        "--json",
+        "--out",
+        path(dir.path()),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    // The same comparison from Rust: the shipped MLP, its cascade by module path.
+    let device = Device::flex();
+    let mlp = ember_zoo::shipped::mlp(&device).unwrap();
+    let test = digits_split().test;
+    let x = Tensor::<2>::from_data(
+        TensorData::new(test.inputs[..3 * 64].to_vec(), [3, 64]),
+        &device,
+    );
+    let cascade = ModuleCascade::new(mlp.clone(), |m: &ember_zoo::Mlp| {
+        ember::eval(m, ember_zoo::Mlp::forward)
+    })
+    .with_layers(["layer4", "layer2", "layer0"])
+    .with_labels(["4", "2", "0"])
+    .unwrap()
+    .with_seed(2);
+    let methods = ["saliency", "input-x-gradient", "smoothgrad"]
+        .iter()
+        .map(|m| m.parse::<MethodSpec>().unwrap())
+        .collect();
+    let mut comparison = CompareConfig::new()
+        .with_methods(methods)
+        .with_settings(MethodSettings::new().with_samples(4).with_seed(2))
+        .with_perturbations(2)
+        .with_curve_steps(5)
+        .with_seed(2)
+        .with_model_name("mlp".into())
+        .with_weights("shipped".into())
+        .with_dataset("digits".into())
+        .with_device_name(Some("flex".into()))
+        .run(
+            &ember::eval(&mlp, ember_zoo::Mlp::forward),
+            x,
+            Target::Predicted,
+            &cascade,
+            &mut |_| {},
+        )
+        .unwrap();
+    for (e, &label) in comparison.results.examples.iter_mut().zip(&test.labels) {
+        e.label = Some(label);
+    }
+    let mut library = serde_json::to_value(&comparison.results).unwrap();
+    // Everything but the wall times and the report's file list (the library wrote no report).
+    for json in [&mut cli, &mut library] {
+        json["files"] = serde_json::Value::Null;
+        for m in json["methods"].as_array_mut().unwrap() {
+            m["time_ms"] = serde_json::Value::Null;
+        }
+    }
+    assert_eq!(cli, library);
+}

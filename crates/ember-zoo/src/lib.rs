@@ -11,7 +11,7 @@
 //!   or mis-shaped tensor is an error naming it), saving in the same layout, and the shipped
 //!   weights.
 //! - [`train`]: seeded Adam + cross-entropy training.
-//! - [`randomize`]: re-initialising layers, for the model-randomisation sanity check.
+//! - [`randomize`]: the models' layers in the order of the model-randomisation sanity check.
 
 pub mod data;
 pub mod error;
@@ -24,4 +24,3 @@ pub mod weights;
 pub use data::{Dataset, Split};
 pub use error::ZooError;
 pub use models::{Cnn, Mlp, Tabular, ZooModel};
-pub use randomize::Randomize;

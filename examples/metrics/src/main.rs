@@ -11,9 +11,10 @@ use std::error::Error;
 use clap::Parser;
 use ember::burn::tensor::TensorData;
 use ember::prelude::*;
+use ember::{AnyMethod, MethodSettings, MethodSpec};
 use ember_metrics::{CurveMode, ModelRandomisationConfig, PerturbationCurveConfig};
 use ember_zoo::data::digits_split;
-use ember_zoo::{Cnn, Randomize, ZooModel};
+use ember_zoo::{Cnn, ZooModel};
 
 /// How many test digits to explain.
 const DIGITS: usize = 8;
@@ -28,50 +29,17 @@ struct Args {
     device: Backend,
 }
 
-/// The compared methods.
-#[derive(Debug, Clone, Copy)]
-enum Method {
-    Saliency,
-    IntegratedGradients,
-    SmoothGrad,
-}
+/// The compared methods, by their names in ember's registry (`ember::registry`).
+const METHODS: [&str; 3] = ["saliency", "integrated-gradients", "smoothgrad"];
 
-impl Method {
-    const ALL: [Method; 3] = [
-        Method::Saliency,
-        Method::IntegratedGradients,
-        Method::SmoothGrad,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            Method::Saliency => "saliency",
-            Method::IntegratedGradients => "integrated gradients",
-            Method::SmoothGrad => "smoothgrad",
-        }
-    }
-
-    /// The method's attributions of `cnn` on `inputs` for `target`.
-    fn explain(
-        self,
-        cnn: &Cnn,
-        inputs: Tensor<4>,
-        target: Target,
-    ) -> ember::Result<Attributions<4>> {
-        let model = ember::eval(cnn, Cnn::forward);
-        match self {
-            Method::Saliency => SaliencyConfig::new()
-                .init()?
-                .attribute(&model, inputs, target),
-            Method::IntegratedGradients => IntegratedGradientsConfig::new()
-                .init()?
-                .attribute(&model, inputs, target),
-            Method::SmoothGrad => SmoothGradConfig::new()
-                .with_seed(SEED)
-                .init(SaliencyConfig::new().init()?)?
-                .attribute(&model, inputs, target),
-        }
-    }
+/// A method's attributions of `cnn` on `inputs` for `target`, in eval mode.
+fn explain(
+    method: &AnyMethod,
+    cnn: &Cnn,
+    inputs: Tensor<4>,
+    target: Target,
+) -> ember::Result<Attributions<4>> {
+    method.attribute(&ember::eval(cnn, Cnn::forward), inputs, target)
 }
 
 fn run(device: Device) -> Result<(), Box<dyn Error>> {
@@ -98,9 +66,11 @@ fn run(device: Device) -> Result<(), Box<dyn Error>> {
         layers.join(" → ")
     );
     let (mut predicted, mut ig_report) = (Vec::new(), None);
-    for method in Method::ALL {
+    for name in METHODS {
+        let spec: MethodSpec = name.parse()?;
+        let method = spec.build(&MethodSettings::new().with_seed(SEED))?;
         // The predicted class of each digit, explained on the trained and randomised models.
-        let maps = method.explain(&cnn, inputs.clone(), Target::Predicted)?;
+        let maps = explain(&method, &cnn, inputs.clone(), Target::Predicted)?;
         let targets = maps.report.targets.clone();
         let deleted = deletion.curve(&model, inputs.clone(), maps.values.clone(), &targets)?;
         let inserted = insertion.curve(&model, inputs.clone(), maps.values.clone(), &targets)?;
@@ -109,9 +79,10 @@ fn run(device: Device) -> Result<(), Box<dyn Error>> {
 
         let mut cascade = randomisation.cascade(maps.values)?;
         for (i, layer) in layers.iter().enumerate() {
-            let randomised = cnn.clone().randomize_layers(&layers[..=i], SEED)?;
+            let paths = &ZooModel::Cnn.layer_paths_top_down()[..=i];
+            let randomised = ember::metrics::reinit::reinitialise(cnn.clone(), paths, SEED)?;
             let target = Target::PerSample(targets.clone());
-            let values = method.explain(&randomised, inputs.clone(), target)?.values;
+            let values = explain(&method, &randomised, inputs.clone(), target)?.values;
             cascade.step(*layer, values)?;
         }
         let check = cascade.finish()?;
@@ -122,7 +93,7 @@ fn run(device: Device) -> Result<(), Box<dyn Error>> {
             .collect();
         println!(
             "{:<22} {:>10.4} {:>10.4} {:>6.3}   {}  {} (< {})",
-            method.name(),
+            spec.name(),
             deleted.auc,
             inserted.auc,
             sparseness,
@@ -130,7 +101,7 @@ fn run(device: Device) -> Result<(), Box<dyn Error>> {
             if check.passes { "passes" } else { "FAILS" },
             check.threshold
         );
-        if let Method::IntegratedGradients = method {
+        if name == "integrated-gradients" {
             ig_report = Some(maps.report);
         }
         predicted = targets;

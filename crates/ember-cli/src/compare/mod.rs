@@ -134,11 +134,10 @@ impl Zoo<'_> {
             self.device,
         );
         let trained = ember::eval(&model, forward);
-        // The zoo names its layers by their PyTorch index (`5`); the module's field is `layer5`.
-        let labels = self.args.model.layers_top_down();
+        // The zoo labels its layers by their PyTorch index (`5`); the module's field is `layer5`.
         let cascade = ModuleCascade::new(model, move |m: &M| ember::eval(m, forward))
-            .with_layers(labels.iter().map(|l| format!("layer{l}")))
-            .with_labels(labels.iter().copied())
+            .with_layers(self.args.model.layer_paths_top_down())
+            .with_labels(self.args.model.layers_top_down().iter().copied())
             .map_err(|e| e.to_string())?
             .with_seed(self.args.seed);
         let bar = ProgressBar::new(0);

@@ -32,6 +32,7 @@
 //! ```
 
 mod cascade;
+mod page;
 mod report;
 mod results;
 
@@ -44,7 +45,7 @@ use ember_core::{Attribution, Error, GradientKernel, Model, Result, RowTargets, 
 use ember_methods::{MethodSettings, MethodSpec};
 
 pub use cascade::{CustomCascade, ModuleCascade, RandomisedModels};
-pub use report::{ReportLayout, write_report};
+pub use report::{ReportError, ReportLayout, write_report};
 pub use results::{
     COLUMNS, Column, Direction, ExampleInfo, MethodResult, RankAgreement, Results, SCHEMA,
     Settings, Versions,

@@ -2,12 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use ember_viz::report::{
-    Better, Figure, ImageGrid, ImageRef, MetricColumn, MetricRow, MetricTable, Page, Table,
-};
-use ember_viz::{HeatmapOptions, MapKind, RgbImage, Series, Svg, VizError};
+use ember_viz::report::{Figure, ImageGrid, ImageRef, Page};
+use ember_viz::{HeatmapOptions, MapKind, RgbImage, VizError};
 
-use super::{COLUMNS, Comparison, Direction, MethodResult, Results};
+use super::Comparison;
+use super::page::{agreement_table, curve_plots, describe, metric_table};
 
 /// How the report draws an example's features.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,7 +158,7 @@ fn draw_images(
     let n = c.shape[0];
     let features: usize = c.shape[1..].iter().product();
     let area = height * width;
-    if area == 0 || features % area != 0 {
+    if area == 0 || !features.is_multiple_of(area) {
         return Err(ReportError::Layout {
             layout: format!("image {height}×{width}"),
             features,
@@ -290,135 +289,4 @@ fn draw_features(
         )?);
     }
     Ok(vec!["grid.png".into()])
-}
-
-/// The deletion and insertion curves (mean over the examples) and the sanity cascade, one
-/// series per method.
-fn curve_plots(results: &Results) -> Vec<Svg> {
-    let mut plots = Vec::new();
-    for (title, pick) in [
-        (
-            "Deletion (most relevant first)",
-            (|r: &MethodResult| &r.deletion) as fn(&MethodResult) -> &crate::Curve,
-        ),
-        ("Insertion (most relevant first)", |r| &r.insertion),
-    ] {
-        let series: Vec<Series> = results
-            .methods
-            .iter()
-            .map(|r| {
-                let c = pick(r);
-                let points = c.fractions.iter().copied().zip(c.mean.iter().copied());
-                Series::new(r.method.clone(), points.collect())
-            })
-            .collect();
-        plots.push(ember_viz::line_plot_svg(
-            title,
-            "fraction of features",
-            "target probability",
-            &series,
-        ));
-    }
-    let sanity: Vec<Series> = results
-        .methods
-        .iter()
-        .map(|r| {
-            let steps = r.sanity.similarity.iter().enumerate();
-            Series::new(
-                r.method.clone(),
-                std::iter::once((0.0, 1.0))
-                    .chain(steps.map(|(k, &s)| ((k + 1) as f64, s)))
-                    .collect(),
-            )
-        })
-        .collect();
-    plots.push(ember_viz::line_plot_svg(
-        "Model randomisation: similarity to the trained model's maps",
-        "layers re-initialised, from the output down",
-        "Spearman of |φ|",
-        &sanity,
-    ));
-    plots
-}
-
-fn metric_table(results: &Results) -> MetricTable {
-    MetricTable {
-        columns: COLUMNS
-            .iter()
-            .map(|c| MetricColumn {
-                name: c.name.to_string(),
-                meaning: c.meaning.to_string(),
-                better: match c.better {
-                    Direction::Lower => Better::Lower,
-                    Direction::Higher => Better::Higher,
-                    Direction::Neither => Better::None,
-                },
-            })
-            .collect(),
-        rows: results
-            .methods
-            .iter()
-            .map(|r| MetricRow {
-                method: r.method.clone(),
-                values: COLUMNS.iter().map(|c| (c.value)(r)).collect(),
-                pass: Some(r.sanity.passes),
-            })
-            .collect(),
-    }
-}
-
-fn agreement_table(results: &Results) -> Table {
-    let agreement = &results.rank_agreement;
-    Table {
-        title: "Rank agreement".into(),
-        id: "rank-agreement".into(),
-        caption: "Mean over the examples of the Spearman rank correlation between two methods' \
-                  attributions (1: the same feature order)."
-            .into(),
-        columns: agreement.methods.clone(),
-        rows: agreement
-            .methods
-            .iter()
-            .zip(&agreement.matrix)
-            .map(|(m, row)| (m.clone(), row.iter().map(|&v| Some(v)).collect()))
-            .collect(),
-    }
-}
-
-/// The page's subtitle, settings and versions.
-fn describe(results: &Results, page: &mut Page) {
-    let s = &results.settings;
-    page.subtitle = format!(
-        "{} on {} {} examples, {}",
-        s.model, s.examples, s.dataset, s.device
-    );
-    page.settings = vec![
-        ("model".into(), s.model.clone()),
-        ("weights".into(), s.weights.clone()),
-        ("examples".into(), s.examples.to_string()),
-        ("device".into(), s.device.clone()),
-        ("seed".into(), s.seed.to_string()),
-        ("integration steps".into(), s.steps.to_string()),
-        ("noisy copies".into(), s.samples.to_string()),
-        ("noise level (relative)".into(), s.noise.to_string()),
-        ("max-sensitivity radius".into(), s.radius.to_string()),
-        ("perturbations".into(), s.perturbations.to_string()),
-        ("curve points".into(), s.curve_steps.to_string()),
-        ("replacement".into(), s.replacement.clone()),
-        ("sanity threshold".into(), s.sanity_threshold.to_string()),
-        (
-            "sanity check ranks".into(),
-            match s.sanity_features.as_str() {
-                "input-nonzero" => "features the input does not zero (input-nonzero)".into(),
-                other => format!("every feature ({other})"),
-            },
-        ),
-        ("randomised layers".into(), s.randomised_layers.join(", ")),
-        ("rows per pass".into(), s.rows_per_pass.to_string()),
-    ];
-    page.versions = vec![
-        ("ember".into(), results.versions.ember.clone()),
-        ("burn".into(), results.versions.burn.clone()),
-        ("rustc".into(), results.versions.rustc.clone()),
-    ];
 }

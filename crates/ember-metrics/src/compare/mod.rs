@@ -6,7 +6,7 @@
 //! cascading model-randomisation sanity check, and the rank agreement between methods. The
 //! randomised models come from a [`RandomisedModels`]: a [`ModuleCascade`] re-initialises the
 //! layers of any Burn module, a [`CustomCascade`] takes them from a closure.
-//! [`Comparison::write_report`] writes `index.html`, `results.json` and PNGs.
+//! [`write_report`] writes `index.html`, `results.json` and PNGs.
 //!
 //! # Example
 //!

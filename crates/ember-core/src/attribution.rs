@@ -3,7 +3,7 @@
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::{KernelStats, Model, Result, Target};
+use crate::{KernelStats, Model, Result, SplitModel, Target};
 
 /// An attribution method: explains a model's target output by a score per input element.
 ///
@@ -32,6 +32,34 @@ pub trait Attribution<const D: usize> {
         input: Tensor<D>,
         target: impl Into<Target>,
     ) -> Result<Attributions<D>>;
+}
+
+/// A layer attribution method: explains a model's target output by a score per element of a
+/// layer's activations (Grad-CAM, Layer Integrated Gradients, Layer Gradient × Activation).
+/// The model says where the layer is by being a [`SplitModel`].
+pub trait LayerAttribution<const D: usize, const H: usize> {
+    /// Computes the attributions of `model`'s `target` output to its layer at `input`.
+    ///
+    /// # Arguments
+    ///
+    /// - `model`: a [`SplitModel`], e.g. `ember::eval_split(&module, head, tail)`.
+    /// - `input`: a batch `[batch, ...]`, rank `D`.
+    /// - `target`: the output to explain.
+    ///
+    /// # Returns
+    ///
+    /// [`Attributions`] of rank `H`: the method's map of the layer (`[batch, ...]`, or
+    /// `[k · batch, ...]` for `k` classes per sample).
+    ///
+    /// # Errors
+    ///
+    /// Any [`crate::Error`] about the input, the target or the model's output.
+    fn attribute_layer<S: SplitModel<D, H> + ?Sized>(
+        &self,
+        model: &S,
+        input: Tensor<D>,
+        target: impl Into<Target>,
+    ) -> Result<Attributions<H>>;
 }
 
 /// The result of an attribution method.

@@ -8,10 +8,11 @@ pub mod kernel;
 pub mod model;
 pub mod quadrature;
 pub mod rng;
+pub mod split;
 pub mod target;
 pub mod validate;
 
-pub use attribution::{Attribution, Attributions, NoiseReport, Report};
+pub use attribution::{Attribution, Attributions, LayerAttribution, NoiseReport, Report};
 pub use baseline::Baseline;
 pub use error::Error;
 pub use kernel::{
@@ -22,6 +23,10 @@ pub use model::{
     Auxiliary, Eval, EvalWith, Model, Renumbered, RowSamples, WithAux, eval, eval_with,
 };
 pub use quadrature::Quadrature;
+pub use split::{
+    EvalSplit, EvalSplitWith, Split, SplitModel, SplitRenumbered, Tail, Whole, eval_split,
+    eval_split_with,
+};
 pub use target::Target;
 
 /// The result type of every fallible ember operation.

@@ -187,6 +187,27 @@ pub struct IntegratedGradients {
     kernel: GradientKernel,
 }
 
+impl IntegratedGradients {
+    /// The kernel (rows per pass, model check), for the layer version.
+    pub(crate) fn kernel(&self) -> &GradientKernel {
+        &self.kernel
+    }
+
+    /// The baseline, in the input's space.
+    pub(crate) fn baseline(&self) -> &Baseline {
+        &self.baseline
+    }
+
+    /// The same method from another baseline (Layer Integrated Gradients' activations at the
+    /// input's baseline).
+    pub(crate) fn with_baseline(&self, baseline: Baseline) -> Self {
+        Self {
+            baseline,
+            ..self.clone()
+        }
+    }
+}
+
 impl<const D: usize> Attribution<D> for IntegratedGradients {
     fn attribute<M: Model<D> + ?Sized>(
         &self,

@@ -36,8 +36,8 @@ use ember_core::attribution::NoiseReport;
 use ember_core::rng::SplitMix64;
 use ember_core::validate::read_f64;
 use ember_core::{
-    Attribution, Attributions, Error, GradientKernel, KernelStats, Model, Renumbered, Report,
-    Result, Target,
+    Attribution, Attributions, Error, GradientKernel, KernelStats, LayerAttribution, Model,
+    Renumbered, Report, Result, SplitModel, SplitRenumbered, Target, Whole,
 };
 use serde::{Deserialize, Serialize};
 
@@ -276,9 +276,47 @@ impl<A> SmoothGrad<A> {
     where
         A: Attribution<D>,
     {
+        self.smooth_with(model, input, target.into(), |map, noisy, target| {
+            // The model was checked by `smooth_with`.
+            let renumbered = Renumbered::new(model, map, true);
+            self.inner.attribute(&renumbered, noisy, target)
+        })
+    }
+
+    /// As [`smooth`](Self::smooth), for a layer method over a split model: the statistics of
+    /// the layer maps of noisy copies of the input (the noise is added to the input).
+    ///
+    /// # Errors
+    ///
+    /// As [`smooth`](Self::smooth).
+    pub fn smooth_layer<const D: usize, const H: usize, S: SplitModel<D, H> + ?Sized>(
+        &self,
+        model: &S,
+        input: Tensor<D>,
+        target: impl Into<Target>,
+    ) -> Result<Smoothed<H>>
+    where
+        A: LayerAttribution<D, H>,
+    {
+        let whole = Whole::<S, H>::new(model);
+        self.smooth_with(&whole, input, target.into(), |map, noisy, target| {
+            let renumbered = SplitRenumbered::new(model, map, true);
+            self.inner.attribute_layer(&renumbered, noisy, target)
+        })
+    }
+
+    /// The noise tunnel around `call(row → sample map, noisy copies, their targets)`, which
+    /// runs the inner method on a block of copies; `model` is the whole model, checked and
+    /// evaluated here.
+    fn smooth_with<const D: usize, const O: usize, M: Model<D> + ?Sized>(
+        &self,
+        model: &M,
+        input: Tensor<D>,
+        target: Target,
+        mut call: impl FnMut(Vec<usize>, Tensor<D>, Target) -> Result<Attributions<O>>,
+    ) -> Result<Smoothed<O>> {
         let batch = self.kernel.check_call(model, &input)?;
         let input = input.without_autodiff();
-        let target = target.into();
         let per_sample = target.per_sample();
         // The targets at the clean input (which resolves `Predicted`) and `F(x)`.
         let (targets, scores) = self
@@ -292,7 +330,7 @@ impl<A> SmoothGrad<A> {
 
         let sigmas = self.sigmas(&input)?;
         let mut noise = Noise::new(self.seed, read_f64(input.clone())?, sigmas.clone());
-        let mut moments: Option<Moments<D>> = None;
+        let mut moments: Option<Moments<O>> = None;
         let mut stats = KernelStats::default();
         let mut inner_name = String::new();
         let mut done = 0;
@@ -305,12 +343,8 @@ impl<A> SmoothGrad<A> {
             };
             // Copy `c` of sample `b` is row `c · batch + b` of the inner call: its auxiliary
             // inputs are sample `b`'s, and the model was checked above.
-            let renumbered = Renumbered::new(
-                model,
-                (0..copies * batch).map(|r| r % batch).collect(),
-                true,
-            );
-            let out = self.inner.attribute(&renumbered, noisy, inner_target)?;
+            let map = (0..copies * batch).map(|r| r % batch).collect();
+            let out = call(map, noisy, inner_target)?;
             stats.merge(KernelStats {
                 rows: out.report.model_evaluations,
                 passes: out.report.passes,
@@ -349,6 +383,19 @@ impl<A> SmoothGrad<A> {
             mean_of_squares,
             variance,
         })
+    }
+}
+
+impl<const D: usize, const H: usize, A: LayerAttribution<D, H>> LayerAttribution<D, H>
+    for SmoothGrad<A>
+{
+    fn attribute_layer<S: SplitModel<D, H> + ?Sized>(
+        &self,
+        model: &S,
+        input: Tensor<D>,
+        target: impl Into<Target>,
+    ) -> Result<Attributions<H>> {
+        Ok(self.smooth_layer(model, input, target)?.attributions)
     }
 }
 

@@ -38,15 +38,19 @@ pub struct ReadmeQuickStart;
 pub use burn;
 pub use ember_core::{
     Accumulators, Attribution, Attributions, Auxiliary, Baseline, Block, DeviceClass, Error, Eval,
-    EvalWith, ForwardPlan, GradientKernel, KernelOutput, KernelStats, Model, NoiseReport, Plan,
-    Quadrature, Renumbered, Report, Result, RowSamples, RowTargets, RowsFrom, Target, WithAux,
-    baseline, eval, eval_with, kernel, model, quadrature, rng, validate,
+    EvalSplit, EvalSplitWith, EvalWith, ForwardPlan, GradientKernel, KernelOutput, KernelStats,
+    LayerAttribution, Model, NoiseReport, Plan, Quadrature, Renumbered, Report, Result, RowSamples,
+    RowTargets, RowsFrom, Split, SplitModel, SplitRenumbered, Tail, Target, Whole, WithAux,
+    baseline, eval, eval_split, eval_split_with, eval_with, kernel, model, quadrature, rng, split,
+    validate,
 };
 pub use ember_methods::{
-    AnyMethod, BaseMethod, InputXGradient, InputXGradientConfig, IntegratedGradients,
-    IntegratedGradientsConfig, MethodSettings, MethodSpec, NoiseScale, Saliency, SaliencyConfig,
-    SmoothGrad, SmoothGradConfig, SmoothKind, Smoothed, input_x_gradient, integrated_gradients,
-    registry, saliency, smooth_grad,
+    AnyMethod, BaseMethod, GradCam, GradCamConfig, InputXGradient, InputXGradientConfig,
+    IntegratedGradients, LayerGradient, LayerGradientConfig, LayerIntegratedGradients,
+    LayerIntegratedGradientsConfig, MethodSettings, MethodSpec, NoiseScale, Saliency,
+    SaliencyConfig, SmoothGrad, SmoothGradConfig, SmoothKind, Smoothed, grad_cam, input_x_gradient,
+    integrated_gradients, layer_gradient, layer_integrated_gradients, registry, saliency,
+    smooth_grad, sum_over, upsample,
 };
 /// Metrics of attributions, and comparing methods on a model ([`compare`]).
 pub use ember_metrics as metrics;
@@ -56,12 +60,13 @@ pub use ember_metrics::compare;
 pub mod prelude {
     pub use crate::backend::{Backend, Precision};
     pub use ember_core::{
-        Attribution, Attributions, Baseline, Error, Model, Quadrature, Report, RowSamples, Target,
-        WithAux,
+        Attribution, Attributions, Baseline, Error, LayerAttribution, Model, Quadrature, Report,
+        RowSamples, Split, SplitModel, Target, WithAux,
     };
     pub use ember_methods::{
-        InputXGradient, InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig,
-        NoiseScale, Saliency, SaliencyConfig, SmoothGrad, SmoothGradConfig, SmoothKind,
+        GradCamConfig, InputXGradient, InputXGradientConfig, IntegratedGradients,
+        IntegratedGradientsConfig, LayerGradientConfig, LayerIntegratedGradientsConfig, NoiseScale,
+        Saliency, SaliencyConfig, SmoothGrad, SmoothGradConfig, SmoothKind,
     };
 
     pub use burn::tensor::{Device, Tensor};

@@ -1,0 +1,138 @@
+//! Grad-CAM: a class activation map from a convolutional layer, its channels weighted by the
+//! mean gradient of the target output.
+//!
+//! Selvaraju, Cogswell, Das, Vedantam, Parikh and Batra, *Grad-CAM: Visual Explanations from
+//! Deep Networks via Gradient-based Localization*, ICCV 2017. <https://arxiv.org/abs/1610.02391>
+#![cfg_attr(
+    doc,
+    doc = r#"$$L^c = \mathrm{ReLU}\Big(\sum_k \alpha^c_k A^k\Big),\qquad \alpha^c_k = \frac{1}{hw}\sum_{i,j} \frac{\partial F_c}{\partial A^k_{ij}}$$"#
+)]
+//!
+//! Plain text: `L = relu(sum_k alpha_k A_k)`, `alpha_k = mean_ij dF_c/dA_k[i, j]`, for a layer
+//! `A = head(x)` of shape `[N, C, h, w]`. The map has the layer's resolution `[N, 1, h, w]`
+//! (Captum's `LayerGradCam` shape); [`upsample`] resizes it to the input's, bilinearly with
+//! half-pixel centres (PyTorch's `F.interpolate(mode="bilinear", align_corners=False)`, which
+//! Captum's `LayerAttribution.interpolate` uses).
+
+use burn::config::Config;
+use burn::tensor::Tensor;
+use burn::tensor::activation::relu;
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+use ember_core::{
+    Attributions, Error, GradientKernel, LayerAttribution, Result, SplitModel, Target,
+};
+
+use crate::LayerGradient;
+
+/// Hyper-parameters of [`GradCam`].
+#[derive(Config, Debug)]
+pub struct GradCamConfig {
+    /// Apply the ReLU (the paper's map: only what raises the class). `false` keeps the sign.
+    #[config(default = true)]
+    pub relu: bool,
+    /// The most rows per forward+backward pass; `None` uses the device's default.
+    #[config(default = "None")]
+    pub max_rows: Option<usize>,
+    /// A memory budget in bytes for the rows of one pass; `None` uses the device's default.
+    #[config(default = "None")]
+    pub memory_budget: Option<usize>,
+    /// Check once per call that the model's rows are independent and deterministic.
+    #[config(default = true)]
+    pub check_model: bool,
+}
+
+impl GradCamConfig {
+    /// Checks the configuration and builds the method.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] if `max_rows` or `memory_budget` is `Some(0)`.
+    pub fn init(&self) -> Result<GradCam> {
+        Ok(GradCam {
+            relu: self.relu,
+            kernel: GradientKernel::with_settings(
+                self.max_rows,
+                self.memory_budget,
+                self.check_model,
+            )?,
+        })
+    }
+}
+
+/// Grad-CAM (Selvaraju et al. 2017) of a `[N, C, h, w]` layer. Build it with
+/// [`GradCamConfig`]; its maps are `[N, 1, h, w]` (`[k · N, 1, h, w]` for `k` classes per
+/// sample); [`upsample`] brings them to the input's size.
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use ember_core::{LayerAttribution, Split};
+/// use ember_methods::GradCamConfig;
+///
+/// let device = Device::flex();
+/// // The layer is the input itself, [1, 2, 1, 2]; the score is channel 0's sum minus channel 1's.
+/// let split = Split::new(
+///     |x: Tensor<4>| x,
+///     |a: Tensor<4>| {
+///         let [n, _, _, _] = a.dims();
+///         let w = Tensor::<4>::from_floats([[[[1.0, 1.0]], [[-1.0, -1.0]]]], &a.device());
+///         (a * w).reshape([n, 4]).sum_dim(1)
+///     },
+/// );
+/// let x = Tensor::<4>::from_floats([[[[1.0, 3.0]], [[2.0, 0.5]]]], &device);
+/// let cam = GradCamConfig::new().init()?.attribute_layer(&split, x, 0)?;
+/// // α = (1, −1): L = relu(A⁰ − A¹) = relu(−1, 2.5).
+/// assert_eq!(cam.values.to_data().to_vec::<f32>().unwrap(), vec![0.0, 2.5]);
+/// # Ok::<(), ember_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct GradCam {
+    relu: bool,
+    kernel: GradientKernel,
+}
+
+impl<const D: usize> LayerAttribution<D, 4> for GradCam {
+    fn attribute_layer<S: SplitModel<D, 4> + ?Sized>(
+        &self,
+        model: &S,
+        input: Tensor<D>,
+        target: impl Into<Target>,
+    ) -> Result<Attributions<4>> {
+        let target = target.into();
+        let per_sample = target.per_sample();
+        let (gradients, hidden, report) =
+            LayerGradient::gradients(&self.kernel, model, input, target, "grad-cam")?;
+        let [rows, channels, h, w] = gradients.dims();
+        // α: the mean gradient of each channel over the layer's positions, [rows, C, 1, 1].
+        let alpha = gradients
+            .reshape([rows, channels, h * w])
+            .mean_dim(2)
+            .reshape([rows, channels, 1, 1]);
+        let cam = (hidden.repeat_dim(0, per_sample) * alpha).sum_dim(1);
+        let values = if self.relu { relu(cam) } else { cam };
+        Ok(Attributions { values, report })
+    }
+}
+
+/// A map `[N, c, h, w]` resized to `[N, c, height, width]` by bilinear interpolation with
+/// half-pixel centres (PyTorch's `align_corners=False`, as Captum's
+/// `LayerAttribution.interpolate`).
+///
+/// # Errors
+///
+/// [`Error::InvalidConfig`] for a zero height or width.
+pub fn upsample(map: Tensor<4>, [height, width]: [usize; 2]) -> Result<Tensor<4>> {
+    if height == 0 || width == 0 {
+        return Err(Error::InvalidConfig {
+            name: "size",
+            value: format!("{height}×{width}"),
+            expected: "a height and a width of at least 1",
+        });
+    }
+    let options = InterpolateOptions::new(InterpolateMode::Bilinear)
+        .with_align_corners(false)
+        .with_output_size([height, width]);
+    Ok(interpolate(map, options))
+}

@@ -8,10 +8,11 @@ use clap::{Args, ValueEnum};
 use ember::backend::{Backend, Precision};
 use ember::burn::tensor::{Device, Tensor, TensorData};
 use ember::prelude::*;
-use ember::{AnyMethod, BaseMethod, MethodSettings, MethodSpec};
-use ember_zoo::{ZooModel, shipped, weights};
+use ember::{AnyMethod, BaseMethod, MethodSettings, MethodSpec, eval_split};
+use ember_zoo::{Cnn, Mlp, Tabular, ZooModel, shipped, weights};
 
 use crate::io::{self, OutDtype};
+use crate::layer;
 
 /// Explains a zoo model's outputs for inputs read from a safetensors file.
 #[derive(Args, Debug)]
@@ -93,7 +94,13 @@ pub struct AttributeArgs {
     /// The precision of the whole computation and of the output tensors: f32 or f64.
     #[arg(long, default_value = "f32")]
     pub dtype: Precision,
-    /// The output safetensors file (`attributions`, and `delta` for integrated gradients).
+    /// The layer of a layer method (grad-cam, layer-gradient, layer-gradient-x-activation,
+    /// layer-integrated-gradients): the PyTorch index of the module whose output is the layer
+    /// (cnn, mlp: 0–3, e.g. `3` for the CNN's last conv block after its ReLU; tabular: 0–1).
+    #[arg(long)]
+    pub layer: Option<String>,
+    /// The output safetensors file (`attributions`, `scores`, and `delta` for integrated
+    /// gradients, `variance` for smoothgrad, `cam` for grad-cam).
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -230,72 +237,109 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
     let shape = input.shape.clone();
     let data = TensorData::new(input.values, shape.clone());
 
+    let point = match (spec, &args.layer) {
+        (MethodSpec::Layer(_), Some(name)) => {
+            Some(args.model.split_point(name).map_err(|e| e.to_string())?)
+        }
+        (MethodSpec::Layer(layer), None) => {
+            return Err(format!(
+                "--method {} needs --layer: one of {} for the {} model",
+                layer.name(),
+                args.model.split_points().join(", "),
+                args.model
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(format!(
+                "--layer is for the layer methods (grad-cam, layer-gradient, \
+                 layer-gradient-x-activation, layer-integrated-gradients), not {spec}"
+            ));
+        }
+        (_, None) => None,
+    };
+    let weights = args.weights.as_deref();
     let attributions = match args.model {
         ZooModel::Mlp => {
-            let model = load_model(
-                args.model,
-                args.weights.as_deref(),
-                &device,
-                ember_zoo::Mlp::new,
-                shipped::mlp,
-            )?;
-            explain(
-                &|x: Tensor<2>| model.forward(x),
-                tensor(data, &device),
-                target.clone(),
-                &method,
-            )
+            let model = load_model(args.model, weights, &device, Mlp::new, shipped::mlp)?;
+            let input = tensor::<2>(data, &device);
+            match point {
+                Some(p) => layer::explain(
+                    &eval_split(
+                        &model,
+                        move |m: &Mlp, x| m.head(x, p),
+                        move |m: &Mlp, h| m.tail(h, p),
+                    ),
+                    input,
+                    target.clone(),
+                    &method,
+                ),
+                None => explain(&|x| model.forward(x), input, target.clone(), &method),
+            }
         }
         ZooModel::Tabular => {
-            let model = load_model(
-                args.model,
-                args.weights.as_deref(),
-                &device,
-                ember_zoo::Tabular::new,
-                shipped::tabular,
-            )?;
-            explain(
-                &|x: Tensor<2>| model.forward(x),
-                tensor(data, &device),
-                target.clone(),
-                &method,
-            )
+            let model = load_model(args.model, weights, &device, Tabular::new, shipped::tabular)?;
+            let input = tensor::<2>(data, &device);
+            match point {
+                Some(p) => layer::explain(
+                    &eval_split(
+                        &model,
+                        move |m: &Tabular, x| m.head(x, p),
+                        move |m: &Tabular, h| m.tail(h, p),
+                    ),
+                    input,
+                    target.clone(),
+                    &method,
+                ),
+                None => explain(&|x| model.forward(x), input, target.clone(), &method),
+            }
         }
         ZooModel::Cnn => {
-            let model = load_model(
-                args.model,
-                args.weights.as_deref(),
-                &device,
-                ember_zoo::Cnn::new,
-                shipped::cnn,
-            )?;
-            explain(
-                &|x: Tensor<4>| model.forward(x),
-                tensor(data, &device),
-                target.clone(),
-                &method,
-            )
+            let model = load_model(args.model, weights, &device, Cnn::new, shipped::cnn)?;
+            let input = tensor::<4>(data, &device);
+            match point {
+                Some(p) => layer::explain(
+                    &eval_split(
+                        &model,
+                        move |m: &Cnn, x| m.head(x, p),
+                        move |m: &Cnn, h| m.tail(h, p),
+                    ),
+                    input,
+                    target.clone(),
+                    &method,
+                ),
+                None => explain(&|x| model.forward(x), input, target.clone(), &method),
+            }
         }
     }
     .map_err(|e| e.to_string())?;
 
     let Explained {
         values,
+        shape: map_shape,
         variance,
+        cam,
         report,
     } = attributions;
     let k = report.targets_per_sample.max(1);
-    let (out_shape, delta_shape) = if k > 1 {
-        let mut out = vec![k];
-        out.extend(&shape);
-        (out, vec![k, samples])
-    } else {
-        (shape, vec![samples])
+    // [N, ...] per map, with a leading target axis [K, N, ...] for several classes.
+    let leading = |per_sample: &[usize]| {
+        let mut out = if k > 1 {
+            vec![k, samples]
+        } else {
+            vec![samples]
+        };
+        out.extend(per_sample);
+        out
     };
+    let (out_shape, delta_shape) = (leading(&map_shape), leading(&[]));
     let mut tensors = vec![("attributions", values, out_shape.clone())];
     if let Some(variance) = variance {
         tensors.push(("variance", variance, out_shape));
     }
+    if let Some((cam, cam_shape)) = cam {
+        tensors.push(("cam", cam, leading(&cam_shape)));
+    }
+    tensors.push(("scores", report.scores.clone(), delta_shape.clone()));
     if let Some(delta) = &report.delta {
         tensors.push(("delta", delta.clone(), delta_shape));
     }
@@ -370,11 +414,19 @@ fn parse_baseline(
     Ok(baseline)
 }
 
-/// A method's values (and, for smoothgrad, the variance over the noise) read to the host.
-struct Explained {
-    values: Vec<f64>,
-    variance: Option<Vec<f64>>,
-    report: Report,
+/// A method's values (and, for smoothgrad, the variance over the noise; for grad-cam, the map
+/// at the layer's resolution) read to the host.
+pub(crate) struct Explained {
+    /// The maps, row-major.
+    pub values: Vec<f64>,
+    /// The shape of one sample's map.
+    pub shape: Vec<usize>,
+    /// SmoothGrad's variance over the noise (the maps' shape).
+    pub variance: Option<Vec<f64>>,
+    /// Grad-CAM's map at the layer's resolution, and its shape per sample.
+    pub cam: Option<(Vec<f64>, Vec<usize>)>,
+    /// The method's report.
+    pub report: Report,
 }
 
 impl From<QuadratureName> for Quadrature {
@@ -417,10 +469,13 @@ fn explain<const D: usize>(
     target: Target,
     method: &AnyMethod,
 ) -> Result<Explained, Error> {
+    let shape = input.dims()[1..].to_vec();
     let (out, variance) = method.attribute_with_variance(model, input, target)?;
     Ok(Explained {
         values: ember::validate::read_f64(out.values)?,
+        shape,
         variance: variance.map(ember::validate::read_f64).transpose()?,
+        cam: None,
         report: out.report,
     })
 }

@@ -421,6 +421,6 @@ fn method_name(spec: MethodSpec) -> String {
 fn inner_name(spec: MethodSpec) -> Option<String> {
     match spec {
         MethodSpec::Smooth { inner, .. } => Some(inner.name().to_string()),
-        MethodSpec::Base(_) => None,
+        MethodSpec::Base(_) | MethodSpec::Layer(_) => None,
     }
 }

@@ -12,6 +12,7 @@ mod attribute;
 mod bench;
 mod compare;
 mod io;
+mod layer;
 mod sample;
 mod train;
 

@@ -24,8 +24,8 @@ pub use model::{
 };
 pub use quadrature::Quadrature;
 pub use split::{
-    EvalSplit, EvalSplitWith, Split, SplitModel, SplitRenumbered, Tail, Whole, eval_split,
-    eval_split_with,
+    EvalSplit, EvalSplitWith, Split, SplitModel, SplitRenumbered, Tail, Whole, WithLayer,
+    eval_split, eval_split_with,
 };
 pub use target::Target;
 

@@ -66,6 +66,13 @@ pub trait Model<const D: usize> {
     fn rows_checked(&self) -> bool {
         false
     }
+
+    /// The model split at an image layer (`[N, C, h, w]` activations), if it says where one
+    /// is: what Grad-CAM reads when it is run as an input method (the comparison), through
+    /// [`crate::WithLayer`]. `None` for other models.
+    fn layer(&self) -> Option<Box<dyn crate::SplitModel<D, 4> + '_>> {
+        None
+    }
 }
 
 impl<const D: usize, F> Model<D> for F
@@ -355,6 +362,15 @@ impl<const D: usize, M: Model<D> + ?Sized> Model<D> for Renumbered<'_, M> {
 
     fn rows_checked(&self) -> bool {
         self.checked || self.model.rows_checked()
+    }
+
+    fn layer(&self) -> Option<Box<dyn crate::SplitModel<D, 4> + '_>> {
+        let layer = self.model.layer()?;
+        Some(Box::new(crate::split::OwnedRenumbered::new(
+            layer,
+            self.map.clone(),
+            self.checked,
+        )))
     }
 }
 

@@ -158,6 +158,114 @@ impl<const D: usize, const H: usize, S: SplitModel<D, H> + ?Sized> SplitModel<D,
     }
 }
 
+/// As [`SplitRenumbered`], owning the split it renumbers: what [`crate::Renumbered`] gives as
+/// its [`Model::layer`].
+pub(crate) struct OwnedRenumbered<'a, const D: usize> {
+    split: Box<dyn SplitModel<D, 4> + 'a>,
+    map: Vec<usize>,
+    checked: bool,
+}
+
+impl<'a, const D: usize> OwnedRenumbered<'a, D> {
+    pub(crate) fn new(
+        split: Box<dyn SplitModel<D, 4> + 'a>,
+        map: Vec<usize>,
+        checked: bool,
+    ) -> Self {
+        Self {
+            split,
+            map,
+            checked,
+        }
+    }
+}
+
+impl<const D: usize> SplitModel<D, 4> for OwnedRenumbered<'_, D> {
+    fn head(&self, input: Tensor<D>, rows: &RowSamples) -> Tensor<4> {
+        self.split.head(input, &rows.renumbered(&self.map))
+    }
+
+    fn tail(&self, hidden: Tensor<4>, rows: &RowSamples) -> Tensor<2> {
+        self.split.tail(hidden, &rows.renumbered(&self.map))
+    }
+
+    fn auxiliary_samples(&self) -> Vec<usize> {
+        match self.split.auxiliary_samples().is_empty() {
+            true => Vec::new(),
+            false => vec![self.map.len()],
+        }
+    }
+
+    fn rows_checked(&self) -> bool {
+        self.checked || self.split.rows_checked()
+    }
+}
+
+/// A model split at an image layer, as a [`Model`] of the input (`tail(head(x))`) that says
+/// where its layer is ([`Model::layer`]): how Grad-CAM runs as an input method, e.g. in
+/// `ember::compare`. Its maps are upsampled to the input's size.
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use ember_core::{Model, Split, WithLayer};
+///
+/// let split = Split::new(|x: Tensor<4>| x * 2.0, |a: Tensor<4>| a.sum_dim(3).sum_dim(2).sum_dim(1).reshape([-1, 1]));
+/// let model = WithLayer::new(split);
+/// assert!(model.layer().is_some());
+/// ```
+#[derive(Debug, Clone)]
+pub struct WithLayer<S> {
+    split: S,
+}
+
+impl<S> WithLayer<S> {
+    /// The whole of `split`, with its layer.
+    pub fn new(split: S) -> Self {
+        Self { split }
+    }
+
+    /// The split model.
+    pub fn split(&self) -> &S {
+        &self.split
+    }
+}
+
+impl<const D: usize, S: SplitModel<D, 4>> Model<D> for WithLayer<S> {
+    fn forward_rows(&self, input: Tensor<D>, rows: &RowSamples) -> Tensor<2> {
+        self.split.tail(self.split.head(input, rows), rows)
+    }
+
+    fn auxiliary_samples(&self) -> Vec<usize> {
+        self.split.auxiliary_samples()
+    }
+
+    fn rows_checked(&self) -> bool {
+        self.split.rows_checked()
+    }
+
+    fn layer(&self) -> Option<Box<dyn SplitModel<D, 4> + '_>> {
+        Some(Box::new(&self.split))
+    }
+}
+
+impl<const D: usize, const H: usize, S: SplitModel<D, H> + ?Sized> SplitModel<D, H> for &S {
+    fn head(&self, input: Tensor<D>, rows: &RowSamples) -> Tensor<H> {
+        (**self).head(input, rows)
+    }
+
+    fn tail(&self, hidden: Tensor<H>, rows: &RowSamples) -> Tensor<2> {
+        (**self).tail(hidden, rows)
+    }
+
+    fn auxiliary_samples(&self) -> Vec<usize> {
+        (**self).auxiliary_samples()
+    }
+
+    fn rows_checked(&self) -> bool {
+        (**self).rows_checked()
+    }
+}
+
 /// Two closures, `head` and `tail`, as a [`SplitModel`].
 #[derive(Debug, Clone)]
 pub struct Split<Hd, Tl> {

@@ -20,7 +20,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use ember_core::{
-    Attributions, Error, GradientKernel, LayerAttribution, Result, SplitModel, Target,
+    Attributions, Error, GradientKernel, LayerAttribution, Model, Result, SplitModel, Target,
 };
 
 use crate::LayerGradient;
@@ -93,26 +93,83 @@ pub struct GradCam {
     kernel: GradientKernel,
 }
 
-impl<const D: usize> LayerAttribution<D, 4> for GradCam {
-    fn attribute_layer<S: SplitModel<D, 4> + ?Sized>(
+impl<const D: usize, const H: usize> LayerAttribution<D, H> for GradCam {
+    fn attribute_layer<S: SplitModel<D, H> + ?Sized>(
         &self,
         model: &S,
         input: Tensor<D>,
         target: impl Into<Target>,
-    ) -> Result<Attributions<4>> {
+    ) -> Result<Attributions<H>> {
+        if H < 3 {
+            return Err(Error::InvalidConfig {
+                name: "layer",
+                value: format!("a rank-{H} layer"),
+                expected: "a layer [N, C, ...positions] (rank 3 or more) for Grad-CAM",
+            });
+        }
         let target = target.into();
         let per_sample = target.per_sample();
         let (gradients, hidden, report) =
             LayerGradient::gradients(&self.kernel, model, input, target, "grad-cam")?;
-        let [rows, channels, h, w] = gradients.dims();
-        // α: the mean gradient of each channel over the layer's positions, [rows, C, 1, 1].
+        let dims = gradients.dims();
+        let (rows, channels) = (dims[0], dims[1]);
+        let positions: usize = dims[2..].iter().product();
+        // α: the mean gradient of each channel over the layer's positions, [rows, C, 1, …].
+        let mut alpha_shape = [1; H];
+        alpha_shape[0] = rows;
+        alpha_shape[1] = channels;
         let alpha = gradients
-            .reshape([rows, channels, h * w])
+            .reshape([rows, channels, positions])
             .mean_dim(2)
-            .reshape([rows, channels, 1, 1]);
+            .reshape(alpha_shape);
         let cam = (hidden.repeat_dim(0, per_sample) * alpha).sum_dim(1);
         let values = if self.relu { relu(cam) } else { cam };
         Ok(Attributions { values, report })
+    }
+}
+
+impl GradCam {
+    /// Whether the maps keep only what raises the class (the ReLU).
+    pub fn relu(&self) -> bool {
+        self.relu
+    }
+
+    /// Grad-CAM as an input method, for a model that says where its image layer is
+    /// ([`Model::layer`], e.g. [`ember_core::WithLayer`]): the map upsampled to the input's
+    /// `H × W` ([`upsample`]) and repeated over its channels, `[N, C, H, W]` (`[k · N, …]` for
+    /// `k` classes per sample). What `ember::compare` scores for Grad-CAM.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] if the input is not `[N, C, H, W]` or the model has no layer;
+    /// otherwise as [`LayerAttribution::attribute_layer`].
+    pub fn attribute_input<const D: usize, M: Model<D> + ?Sized>(
+        &self,
+        model: &M,
+        input: Tensor<D>,
+        target: impl Into<Target>,
+    ) -> Result<Attributions<D>> {
+        let dims = input.dims();
+        if D != 4 {
+            return Err(Error::InvalidConfig {
+                name: "input",
+                value: format!("{dims:?}"),
+                expected: "images [N, C, H, W] for Grad-CAM as an input method",
+            });
+        }
+        let layer = model.layer().ok_or_else(|| Error::InvalidConfig {
+            name: "model",
+            value: "a model that names no layer".into(),
+            expected: "a model split at an image layer (ember::WithLayer) for Grad-CAM",
+        })?;
+        let cam = self.attribute_layer(&*layer, input, target)?;
+        let up = upsample(cam.values, [dims[2], dims[3]])?;
+        let mut shape = dims;
+        shape[0] = up.dims()[0];
+        Ok(Attributions {
+            values: up.repeat_dim(1, dims[1]).reshape(shape),
+            report: cam.report,
+        })
     }
 }
 

@@ -17,6 +17,8 @@ pub use integrated_gradients::{IntegratedGradients, IntegratedGradientsConfig};
 pub use layer::sum_over;
 pub use layer_gradient::{LayerGradient, LayerGradientConfig};
 pub use layer_integrated_gradients::{LayerIntegratedGradients, LayerIntegratedGradientsConfig};
-pub use registry::{AnyMethod, Base, BaseMethod, MethodSettings, MethodSpec};
+pub use registry::{
+    AnyLayerMethod, AnyMethod, Base, BaseMethod, LayerMethod, MethodSettings, MethodSpec,
+};
 pub use saliency::{Saliency, SaliencyConfig};
 pub use smooth_grad::{NoiseScale, SmoothGrad, SmoothGradConfig, SmoothKind, Smoothed};

@@ -44,11 +44,15 @@ use std::str::FromStr;
 
 use burn::config::Config;
 use burn::tensor::Tensor;
-use ember_core::{Attribution, Attributions, Baseline, Error, Model, Quadrature, Result, Target};
+use ember_core::{
+    Attribution, Attributions, Baseline, Error, LayerAttribution, Model, Quadrature, Result,
+    SplitModel, Target,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    InputXGradient, InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig,
+    GradCam, GradCamConfig, InputXGradient, InputXGradientConfig, IntegratedGradients,
+    IntegratedGradientsConfig, LayerGradient, LayerGradientConfig, LayerIntegratedGradients,
     NoiseScale, Saliency, SaliencyConfig, SmoothGrad, SmoothGradConfig, SmoothKind,
 };
 
@@ -146,6 +150,8 @@ pub enum MethodSpec {
         /// The method evaluated on each noisy copy.
         inner: BaseMethod,
     },
+    /// A layer method: it needs a model split at a layer ([`ember_core::SplitModel`]).
+    Layer(LayerMethod),
 }
 
 impl MethodSpec {
@@ -187,6 +193,7 @@ impl MethodSpec {
             MethodSpec::Smooth { kind, inner } => {
                 format!("{}:{}", kind.method_name(), inner.name())
             }
+            MethodSpec::Layer(layer) => layer.name().to_string(),
         }
     }
 
@@ -196,13 +203,7 @@ impl MethodSpec {
         match self {
             MethodSpec::Base(base) => base.signed(),
             MethodSpec::Smooth { kind, inner } => kind == SmoothKind::Mean && inner.signed(),
-        }
-    }
-
-    /// The method evaluated per (noisy) input: itself, or a noise tunnel's inner method.
-    pub fn base(self) -> BaseMethod {
-        match self {
-            MethodSpec::Base(base) | MethodSpec::Smooth { inner: base, .. } => base,
+            MethodSpec::Layer(layer) => layer.signed(),
         }
     }
 
@@ -212,6 +213,8 @@ impl MethodSpec {
         match self {
             MethodSpec::Base(base) => base.rows_per_sample(settings),
             MethodSpec::Smooth { inner, .. } => settings.samples * inner.rows_per_sample(settings),
+            MethodSpec::Layer(LayerMethod::LayerIntegratedGradients) => settings.steps,
+            MethodSpec::Layer(_) => 1,
         }
     }
 
@@ -235,6 +238,7 @@ impl MethodSpec {
                     .with_check_model(settings.check_model)
                     .init(inner.build(settings)?)?,
             ),
+            MethodSpec::Layer(layer) => AnyMethod::Layer(layer.build(settings)?),
         })
     }
 }
@@ -259,7 +263,122 @@ impl fmt::Display for BaseMethod {
 
 /// The names [`MethodSpec`] and [`BaseMethod`] read, for error messages.
 pub const METHOD_NAMES: &str = "saliency, saliency-abs, input-x-gradient, integrated-gradients, \
-     smoothgrad, smoothgrad-squared, vargrad, or KIND:INNER (e.g. vargrad:integrated-gradients)";
+     smoothgrad, smoothgrad-squared, vargrad, KIND:INNER (e.g. vargrad:integrated-gradients), or \
+     a layer method: grad-cam, layer-gradient, layer-gradient-x-activation, \
+     layer-integrated-gradients";
+
+/// A layer method: it explains a layer's activations of a model split there
+/// ([`ember_core::SplitModel`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LayerMethod {
+    /// Grad-CAM (with its ReLU).
+    GradCam,
+    /// The gradient with respect to the layer.
+    LayerGradient,
+    /// The layer gradient times the activations.
+    LayerGradientXActivation,
+    /// Layer Integrated Gradients.
+    LayerIntegratedGradients,
+}
+
+impl LayerMethod {
+    /// Every layer method.
+    pub const ALL: [LayerMethod; 4] = [
+        LayerMethod::GradCam,
+        LayerMethod::LayerGradient,
+        LayerMethod::LayerGradientXActivation,
+        LayerMethod::LayerIntegratedGradients,
+    ];
+
+    /// The method's name: `grad-cam`, `layer-gradient`, `layer-gradient-x-activation` or
+    /// `layer-integrated-gradients`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LayerMethod::GradCam => "grad-cam",
+            LayerMethod::LayerGradient => "layer-gradient",
+            LayerMethod::LayerGradientXActivation => "layer-gradient-x-activation",
+            LayerMethod::LayerIntegratedGradients => "layer-integrated-gradients",
+        }
+    }
+
+    /// Whether the maps can be negative (Grad-CAM's ReLU makes them non-negative).
+    pub fn signed(self) -> bool {
+        self != LayerMethod::GradCam
+    }
+
+    fn build(self, s: &MethodSettings) -> Result<AnyLayerMethod> {
+        Ok(match self {
+            LayerMethod::GradCam => AnyLayerMethod::GradCam(
+                GradCamConfig::new()
+                    .with_max_rows(s.max_rows)
+                    .with_memory_budget(s.memory_budget)
+                    .with_check_model(s.check_model)
+                    .init()?,
+            ),
+            LayerMethod::LayerGradient | LayerMethod::LayerGradientXActivation => {
+                AnyLayerMethod::Gradient(
+                    LayerGradientConfig::new()
+                        .with_multiply_by_activation(self == LayerMethod::LayerGradientXActivation)
+                        .with_max_rows(s.max_rows)
+                        .with_memory_budget(s.memory_budget)
+                        .with_check_model(s.check_model)
+                        .init()?,
+                )
+            }
+            LayerMethod::LayerIntegratedGradients => {
+                let Base::IntegratedGradients(ig) = BaseMethod::IntegratedGradients.build(s)?
+                else {
+                    unreachable!("integrated gradients builds integrated gradients")
+                };
+                AnyLayerMethod::IntegratedGradients(LayerIntegratedGradients::from_input(ig))
+            }
+        })
+    }
+}
+
+impl FromStr for LayerMethod {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self> {
+        Ok(match normalise(name).as_str() {
+            "grad-cam" | "gradcam" | "layer-grad-cam" | "layergradcam" => LayerMethod::GradCam,
+            "layer-gradient" => LayerMethod::LayerGradient,
+            "layer-gradient-x-activation" | "layergradientxactivation" => {
+                LayerMethod::LayerGradientXActivation
+            }
+            "layer-integrated-gradients" | "layerintegratedgradients" | "layer-ig" => {
+                LayerMethod::LayerIntegratedGradients
+            }
+            _ => return Err(unknown(name)),
+        })
+    }
+}
+
+/// A layer method of the registry, built.
+#[derive(Debug, Clone)]
+pub enum AnyLayerMethod {
+    /// Grad-CAM.
+    GradCam(GradCam),
+    /// The layer gradient, or times the activations.
+    Gradient(LayerGradient),
+    /// Layer Integrated Gradients.
+    IntegratedGradients(LayerIntegratedGradients),
+}
+
+impl<const D: usize, const H: usize> LayerAttribution<D, H> for AnyLayerMethod {
+    fn attribute_layer<S: SplitModel<D, H> + ?Sized>(
+        &self,
+        model: &S,
+        input: Tensor<D>,
+        target: impl Into<Target>,
+    ) -> Result<Attributions<H>> {
+        match self {
+            AnyLayerMethod::GradCam(m) => m.attribute_layer(model, input, target),
+            AnyLayerMethod::Gradient(m) => m.attribute_layer(model, input, target),
+            AnyLayerMethod::IntegratedGradients(m) => m.attribute_layer(model, input, target),
+        }
+    }
+}
 
 fn normalise(name: &str) -> String {
     name.trim().to_ascii_lowercase().replace('_', "-")
@@ -315,6 +434,9 @@ impl FromStr for MethodSpec {
                 kind,
                 inner: BaseMethod::Saliency,
             });
+        }
+        if let Ok(layer) = normal.parse() {
+            return Ok(MethodSpec::Layer(layer));
         }
         normal
             .parse()
@@ -398,6 +520,8 @@ pub enum AnyMethod {
     Base(Base),
     /// A noise tunnel over a gradient method.
     Smooth(SmoothGrad<Base>),
+    /// A layer method.
+    Layer(AnyLayerMethod),
 }
 
 impl AnyMethod {
@@ -419,6 +543,7 @@ impl AnyMethod {
                 let out = m.smooth(model, input, target)?;
                 Ok((out.attributions, Some(out.variance)))
             }
+            AnyMethod::Layer(_) => Ok((self.attribute(model, input, target)?, None)),
         }
     }
 }
@@ -433,6 +558,33 @@ impl<const D: usize> Attribution<D> for AnyMethod {
         match self {
             AnyMethod::Base(m) => m.attribute(model, input, target),
             AnyMethod::Smooth(m) => m.attribute(model, input, target),
+            // Grad-CAM's map, upsampled to the input, for a model that names its layer.
+            AnyMethod::Layer(AnyLayerMethod::GradCam(m)) => m.attribute_input(model, input, target),
+            AnyMethod::Layer(_) => Err(Error::InvalidConfig {
+                name: "method",
+                value: "a layer method other than grad-cam".into(),
+                expected: "an input method here: a layer map has no input-space counterpart \
+                           (explain the layer with LayerAttribution::attribute_layer)",
+            }),
+        }
+    }
+}
+
+impl<const D: usize, const H: usize> LayerAttribution<D, H> for AnyMethod {
+    fn attribute_layer<S: SplitModel<D, H> + ?Sized>(
+        &self,
+        model: &S,
+        input: Tensor<D>,
+        target: impl Into<Target>,
+    ) -> Result<Attributions<H>> {
+        match self {
+            AnyMethod::Layer(m) => m.attribute_layer(model, input, target),
+            _ => Err(Error::InvalidConfig {
+                name: "method",
+                value: "an input method".into(),
+                expected: "a layer method (grad-cam, layer-gradient, \
+                           layer-gradient-x-activation, layer-integrated-gradients)",
+            }),
         }
     }
 }
@@ -456,7 +608,13 @@ mod tests {
                 assert_eq!(spec.name().parse::<MethodSpec>().unwrap(), spec);
             }
         }
+        for layer in LayerMethod::ALL {
+            let spec = MethodSpec::Layer(layer);
+            assert_eq!(spec.name().parse::<MethodSpec>().unwrap(), spec);
+        }
         let read = |s: &str| s.parse::<MethodSpec>().unwrap().name();
+        assert_eq!(read("GradCAM"), "grad-cam");
+        assert_eq!(read("layer_ig"), "layer-integrated-gradients");
         assert_eq!(read("IG"), "integrated-gradients");
         assert_eq!(read("smoothgrad_sq"), "smoothgrad-squared");
         assert_eq!(read("InputXGradient"), "input-x-gradient");

@@ -63,6 +63,37 @@ impl ZooModel {
             ZooModel::Tabular => 2,
         }
     }
+
+    /// The layers the model can be split at for layer methods, by the PyTorch index of the
+    /// module whose output is the layer: `"3"` is the output of the CNN's second ReLU (its last
+    /// conv block, `[N, 32, 8, 8]`), `"0"` the first conv's output before its ReLU.
+    pub fn split_points(self) -> &'static [&'static str] {
+        match self {
+            ZooModel::Mlp | ZooModel::Cnn => &["0", "1", "2", "3"],
+            ZooModel::Tabular => &["0", "1"],
+        }
+    }
+
+    /// The index of split point `name` (see [`split_points`](Self::split_points)).
+    ///
+    /// # Errors
+    ///
+    /// [`ZooError::Core`] with an invalid-config error naming the model's split points.
+    pub fn split_point(self, name: &str) -> Result<usize, ZooError> {
+        self.split_points()
+            .iter()
+            .position(|&p| p == name)
+            .ok_or_else(|| {
+                ZooError::Core(ember_core::Error::InvalidConfig {
+                    name: "layer",
+                    value: format!("`{name}` of the {self} model"),
+                    expected: match self {
+                        ZooModel::Mlp | ZooModel::Cnn => "0, 1, 2 or 3 (the PyTorch index of the module whose output is the layer)",
+                        ZooModel::Tabular => "0 or 1 (the PyTorch index of the module whose output is the layer)",
+                    },
+                })
+            })
+    }
 }
 
 impl fmt::Display for ZooModel {
@@ -111,6 +142,35 @@ impl Mlp {
         let x = relu(self.layer2.forward(x));
         self.layer4.forward(x)
     }
+
+    /// The output of module `point` (0–3: Linear, ReLU, Linear, ReLU): a split's head.
+    pub fn head(&self, x: Tensor<2>, point: usize) -> Tensor<2> {
+        let mut x = self.layer0.forward(x);
+        if point >= 1 {
+            x = relu(x);
+        }
+        if point >= 2 {
+            x = self.layer2.forward(x);
+        }
+        if point >= 3 {
+            x = relu(x);
+        }
+        x
+    }
+
+    /// The logits from the output of module `point`: the split's tail.
+    pub fn tail(&self, mut x: Tensor<2>, point: usize) -> Tensor<2> {
+        if point < 1 {
+            x = relu(x);
+        }
+        if point < 2 {
+            x = self.layer2.forward(x);
+        }
+        if point < 3 {
+            x = relu(x);
+        }
+        self.layer4.forward(x)
+    }
 }
 
 /// The digits CNN: `0` Conv2d(1,16,3,p=1) → ReLU → `2` Conv2d(16,32,3,p=1) → ReLU → Flatten →
@@ -147,6 +207,37 @@ impl Cnn {
         let n = x.dims()[0];
         self.layer5.forward(x.reshape([n, 2048]))
     }
+
+    /// The output of module `point` (0–3: Conv2d, ReLU, Conv2d, ReLU), `[N, 16 or 32, 8, 8]`:
+    /// a split's head.
+    pub fn head(&self, x: Tensor<4>, point: usize) -> Tensor<4> {
+        let mut x = self.layer0.forward(x);
+        if point >= 1 {
+            x = relu(x);
+        }
+        if point >= 2 {
+            x = self.layer2.forward(x);
+        }
+        if point >= 3 {
+            x = relu(x);
+        }
+        x
+    }
+
+    /// The logits from the output of module `point`: the split's tail.
+    pub fn tail(&self, mut x: Tensor<4>, point: usize) -> Tensor<2> {
+        if point < 1 {
+            x = relu(x);
+        }
+        if point < 2 {
+            x = self.layer2.forward(x);
+        }
+        if point < 3 {
+            x = relu(x);
+        }
+        let n = x.dims()[0];
+        self.layer5.forward(x.reshape([n, 2048]))
+    }
 }
 
 /// The breast-cancer MLP: `0` Linear(30,32) → ReLU → `2` Linear(32,2).
@@ -170,5 +261,16 @@ impl Tabular {
     /// `[N, 30] → [N, 2]` logits.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         self.layer2.forward(relu(self.layer0.forward(x)))
+    }
+
+    /// The output of module `point` (0–1: Linear, ReLU): a split's head.
+    pub fn head(&self, x: Tensor<2>, point: usize) -> Tensor<2> {
+        let x = self.layer0.forward(x);
+        if point >= 1 { relu(x) } else { x }
+    }
+
+    /// The logits from the output of module `point`: the split's tail.
+    pub fn tail(&self, x: Tensor<2>, point: usize) -> Tensor<2> {
+        self.layer2.forward(if point < 1 { relu(x) } else { x })
     }
 }

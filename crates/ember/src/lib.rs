@@ -41,16 +41,16 @@ pub use ember_core::{
     EvalSplit, EvalSplitWith, EvalWith, ForwardPlan, GradientKernel, KernelOutput, KernelStats,
     LayerAttribution, Model, NoiseReport, Plan, Quadrature, Renumbered, Report, Result, RowSamples,
     RowTargets, RowsFrom, Split, SplitModel, SplitRenumbered, Tail, Target, Whole, WithAux,
-    baseline, eval, eval_split, eval_split_with, eval_with, kernel, model, quadrature, rng, split,
-    validate,
+    WithLayer, baseline, eval, eval_split, eval_split_with, eval_with, kernel, model, quadrature,
+    rng, split, validate,
 };
 pub use ember_methods::{
-    AnyMethod, BaseMethod, GradCam, GradCamConfig, InputXGradient, InputXGradientConfig,
-    IntegratedGradients, LayerGradient, LayerGradientConfig, LayerIntegratedGradients,
-    LayerIntegratedGradientsConfig, MethodSettings, MethodSpec, NoiseScale, Saliency,
-    SaliencyConfig, SmoothGrad, SmoothGradConfig, SmoothKind, Smoothed, grad_cam, input_x_gradient,
-    integrated_gradients, layer_gradient, layer_integrated_gradients, registry, saliency,
-    smooth_grad, sum_over, upsample,
+    AnyLayerMethod, AnyMethod, BaseMethod, GradCam, GradCamConfig, InputXGradient,
+    InputXGradientConfig, IntegratedGradients, LayerGradient, LayerGradientConfig,
+    LayerIntegratedGradients, LayerIntegratedGradientsConfig, LayerMethod, MethodSettings,
+    MethodSpec, NoiseScale, Saliency, SaliencyConfig, SmoothGrad, SmoothGradConfig, SmoothKind,
+    Smoothed, grad_cam, input_x_gradient, integrated_gradients, layer_gradient,
+    layer_integrated_gradients, registry, saliency, smooth_grad, sum_over, upsample,
 };
 /// Metrics of attributions, and comparing methods on a model ([`compare`]).
 pub use ember_metrics as metrics;

@@ -25,7 +25,7 @@ use clap::Parser;
 use ember::compare::{CompareConfig, ModuleCascade, ReportLayout, write_report};
 use ember::kernel::loss_gradients;
 use ember::prelude::*;
-use ember::{MethodSettings, MethodSpec};
+use ember::{LayerMethod, MethodSettings, MethodSpec, WithLayer};
 use ember_zoo::data::{Dataset, digits_split};
 
 /// Trains a small digits CNN of its own and compares every method on it.
@@ -43,7 +43,7 @@ struct Args {
     /// Training epochs.
     #[arg(long, default_value_t = 4)]
     epochs: usize,
-    /// The methods, comma-separated (default: every method).
+    /// The methods, comma-separated (default: every method, and grad-cam of the conv block).
     #[arg(long, value_delimiter = ',')]
     methods: Vec<String>,
     /// The seed of the weights, the training order, the noise and the randomised layers.
@@ -74,12 +74,33 @@ impl DigitNet {
 
     /// `[N, 1, 8, 8]` → logits `[N, 10]`.
     fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let x = self
-            .dropout
-            .forward(relu(self.norm.forward(self.conv.forward(x))));
-        let n = x.dims()[0];
-        self.head.forward(x.reshape([n, 8 * 8 * 8]))
+        self.classify(self.features(x))
     }
+
+    /// The conv block's output `[N, 8, 8, 8]`: the layer Grad-CAM explains (the split's head).
+    fn features(&self, x: Tensor<4>) -> Tensor<4> {
+        self.dropout
+            .forward(relu(self.norm.forward(self.conv.forward(x))))
+    }
+
+    /// The logits from the conv block's output (the split's tail).
+    fn classify(&self, features: Tensor<4>) -> Tensor<2> {
+        let n = features.dims()[0];
+        self.head.forward(features.reshape([n, 8 * 8 * 8]))
+    }
+}
+
+type FeaturesFn = fn(&DigitNet, Tensor<4>) -> Tensor<4>;
+type ClassifyFn = fn(&DigitNet, Tensor<4>) -> Tensor<2>;
+
+/// The model in eval mode (BatchNorm's running statistics, no Dropout), split at its conv
+/// block so that Grad-CAM can explain that layer: `WithLayer` is still a model of the input.
+fn explained(net: &DigitNet) -> WithLayer<ember::EvalSplit<DigitNet, FeaturesFn, ClassifyFn>> {
+    WithLayer::new(ember::eval_split(
+        net,
+        DigitNet::features as FeaturesFn,
+        DigitNet::classify as ClassifyFn,
+    ))
 }
 
 /// `data`'s digits as `[N, 1, 8, 8]`.
@@ -126,20 +147,20 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let device = args.device.device()?;
     let net = train(&device, args.epochs, args.seed)?;
 
-    // The model in eval mode (BatchNorm's running statistics, no Dropout), and the cascade of
-    // randomised copies for the sanity check: every layer with parameters, from the output
-    // side (head, norm, conv), re-initialised as PyTorch initialises a fresh layer.
-    let model = ember::eval(&net, DigitNet::forward);
-    let cascade = ModuleCascade::new(net.clone(), |m: &DigitNet| {
-        ember::eval(m, DigitNet::forward)
-    })
-    .with_seed(args.seed);
+    // The model in eval mode, split at its conv block, and the cascade of randomised copies
+    // for the sanity check: every layer with parameters, from the output side (head, norm,
+    // conv), re-initialised as PyTorch initialises a fresh layer.
+    let model = explained(&net);
+    let cascade = ModuleCascade::new(net.clone(), explained).with_seed(args.seed);
 
     let test = digits_split().test;
     let n = args.examples.clamp(1, test.len());
     let digits = test.select(&(0..n).collect::<Vec<_>>());
     let methods = if args.methods.is_empty() {
-        MethodSpec::ALL.to_vec()
+        // Every input method, and Grad-CAM of the conv block.
+        let mut all = MethodSpec::ALL.to_vec();
+        all.push(MethodSpec::Layer(LayerMethod::GradCam));
+        all
     } else {
         args.methods
             .iter()

@@ -17,10 +17,11 @@ pub struct CompareArgs {
     /// PyTorch-named weights (.safetensors or .pt state dict); default: the shipped weights.
     #[arg(long)]
     pub weights: Option<PathBuf>,
-    /// The methods, comma-separated; default: every method ember has. Names: saliency,
-    /// saliency-abs, input-x-gradient, integrated-gradients, smoothgrad, smoothgrad-squared,
-    /// vargrad, or a noise tunnel over another method, KIND:INNER (e.g.
-    /// smoothgrad:integrated-gradients); aliases: ig, ixg, Captum's names.
+    /// The methods, comma-separated; default: every method ember has (with grad-cam for cnn, at
+    /// its last conv block). Names: saliency, saliency-abs, input-x-gradient,
+    /// integrated-gradients, smoothgrad, smoothgrad-squared, vargrad, grad-cam (cnn), or a noise
+    /// tunnel over another method, KIND:INNER (e.g. smoothgrad:integrated-gradients); aliases:
+    /// ig, ixg, Captum's names.
     #[arg(long, value_delimiter = ',', value_parser = parse_method)]
     pub methods: Vec<MethodSpec>,
     /// How many test examples to explain (the first of the test split).
@@ -114,7 +115,12 @@ impl CompareArgs {
     /// A replacement that does not parse.
     pub fn config(&self, dataset: &str) -> Result<CompareConfig, String> {
         let methods = if self.methods.is_empty() {
-            MethodSpec::ALL.to_vec()
+            let mut all = MethodSpec::ALL.to_vec();
+            // Grad-CAM for the image model, at its last conv block.
+            if self.model == ZooModel::Cnn {
+                all.push(MethodSpec::Layer(ember::LayerMethod::GradCam));
+            }
+            all
         } else {
             self.methods.clone()
         };

@@ -8,16 +8,21 @@ mod table;
 
 use ember::burn::module::Module;
 use ember::burn::tensor::{Device, Tensor, TensorData};
+use ember::{LayerMethod, MethodSpec};
+use ember::{Model, WithLayer};
 use ember_metrics::compare::{
     CompareConfig, Comparison, ModuleCascade, Progress, ReportLayout, write_report,
 };
 use ember_zoo::data::{Dataset, breast_cancer_split, digits_split};
-use ember_zoo::{ZooModel, shipped};
+use ember_zoo::{Cnn, Mlp, Tabular, ZooModel, shipped};
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub use args::{CompareArgs, parse_method};
 
 use crate::attribute::load_model;
+
+/// The CNN's layer for Grad-CAM: the output of its last conv block's ReLU (PyTorch index 3).
+pub const GRAD_CAM_LAYER: usize = 3;
 
 /// Runs `ember compare`.
 pub fn run(args: &CompareArgs) -> Result<(), String> {
@@ -27,6 +32,23 @@ pub fn run(args: &CompareArgs) -> Result<(), String> {
     let device = args.device.device().map_err(|e| e.to_string())?;
     let (dataset, shape) = examples(args.model, args.examples)?;
     let config = args.config(dataset.name)?;
+    for method in &config.methods {
+        if let MethodSpec::Layer(layer) = method {
+            if *layer != LayerMethod::GradCam {
+                return Err(format!(
+                    "{} cannot be compared: its map is of a layer, not of the input (grad-cam's \
+                     is upsampled to the input)",
+                    layer.name()
+                ));
+            }
+            if args.model != ZooModel::Cnn {
+                return Err(format!(
+                    "grad-cam needs an image model with a conv layer (cnn), not {}",
+                    args.model
+                ));
+            }
+        }
+    }
     let zoo = Zoo {
         args,
         config: &config,
@@ -34,36 +56,26 @@ pub fn run(args: &CompareArgs) -> Result<(), String> {
         shape: &shape,
         device: &device,
     };
+    let weights = args.weights.as_deref();
     let mut comparison = match args.model {
-        ZooModel::Mlp => zoo.compare::<2, _>(
-            load_model(
-                args.model,
-                args.weights.as_deref(),
-                &device,
-                ember_zoo::Mlp::new,
-                shipped::mlp,
-            )?,
-            ember_zoo::Mlp::forward,
+        ZooModel::Mlp => zoo.compare::<2, _, _>(
+            load_model(args.model, weights, &device, Mlp::new, shipped::mlp)?,
+            |m: &Mlp| ember::eval(m, Mlp::forward),
         ),
-        ZooModel::Cnn => zoo.compare::<4, _>(
-            load_model(
-                args.model,
-                args.weights.as_deref(),
-                &device,
-                ember_zoo::Cnn::new,
-                shipped::cnn,
-            )?,
-            ember_zoo::Cnn::forward,
+        // The CNN names its last conv block (after the ReLU, `3`) for Grad-CAM.
+        ZooModel::Cnn => zoo.compare::<4, _, _>(
+            load_model(args.model, weights, &device, Cnn::new, shipped::cnn)?,
+            |m: &Cnn| {
+                WithLayer::new(ember::eval_split(
+                    m,
+                    |m: &Cnn, x| m.head(x, GRAD_CAM_LAYER),
+                    |m: &Cnn, h| m.tail(h, GRAD_CAM_LAYER),
+                ))
+            },
         ),
-        ZooModel::Tabular => zoo.compare::<2, _>(
-            load_model(
-                args.model,
-                args.weights.as_deref(),
-                &device,
-                ember_zoo::Tabular::new,
-                shipped::tabular,
-            )?,
-            ember_zoo::Tabular::forward,
+        ZooModel::Tabular => zoo.compare::<2, _, _>(
+            load_model(args.model, weights, &device, Tabular::new, shipped::tabular)?,
+            |m: &Tabular| ember::eval(m, Tabular::forward),
         ),
     }?;
     // The zoo's examples are the first of the test split, with their labels; the replacement
@@ -121,10 +133,12 @@ struct Zoo<'a> {
 }
 
 impl Zoo<'_> {
-    fn compare<const D: usize, M: Module + 'static>(
+    /// The comparison of `model`, explained through `wrap` (its eval-mode model), with the
+    /// zoo's layers as the sanity check's cascade.
+    fn compare<const D: usize, M: Module + 'static, O: Model<D> + 'static>(
         &self,
         model: M,
-        forward: fn(&M, Tensor<D>) -> Tensor<2>,
+        wrap: impl Fn(&M) -> O + Copy + 'static,
     ) -> Result<Comparison, String> {
         let input: Tensor<D> = Tensor::from_data(
             TensorData::new(
@@ -133,9 +147,9 @@ impl Zoo<'_> {
             ),
             self.device,
         );
-        let trained = ember::eval(&model, forward);
+        let trained = wrap(&model);
         // The zoo labels its layers by their PyTorch index (`5`); the module's field is `layer5`.
-        let cascade = ModuleCascade::new(model, move |m: &M| ember::eval(m, forward))
+        let cascade = ModuleCascade::new(model, wrap)
             .with_layers(self.args.model.layer_paths_top_down())
             .with_labels(self.args.model.layers_top_down().iter().copied())
             .map_err(|e| e.to_string())?

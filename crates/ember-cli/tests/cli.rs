@@ -821,7 +821,7 @@ fn method_names_and_their_aliases_give_the_same_maps() {
         &run(&["--method", "vargrad:ig", "--inner", "saliency"]),
         "contradicts",
     );
-    let out = run(&["--method", "gradcam"]);
+    let out = run(&["--method", "deeplift"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("saliency"));
 }
@@ -910,4 +910,122 @@ fn the_library_comparison_equals_the_clis_results_json() {
         }
     }
     assert_eq!(cli, library);
+}
+
+#[test]
+fn grad_cam_writes_attributions_cam_and_scores_as_the_library_computes_them() {
+    use ember::{GradCamConfig, LayerIntegratedGradientsConfig, eval_split, upsample};
+    use ember_zoo::Cnn;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (x, _) = digits(3);
+    let inputs = write_inputs(dir.path(), &x, &[3, 1, 8, 8], None);
+    let run = |method: &str, layer: &str, extra: &[&str]| {
+        let out_file = dir.path().join(format!("{method}-{layer}.safetensors"));
+        let mut args = vec![
+            "attribute",
+            "--model",
+            "cnn",
+            "--inputs",
+            path(&inputs),
+            "--method",
+            method,
+            "--layer",
+            layer,
+            "--out",
+            path(&out_file),
+        ];
+        args.extend_from_slice(extra);
+        let out = ember(&args);
+        assert!(
+            out.status.success(),
+            "{method}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out_file
+    };
+    let file = run("grad-cam", "3", &["--target", "4"]);
+    let (shape, values) = read_named(&file, "attributions");
+    assert_eq!(shape, vec![3, 8, 8]);
+    let (cam_shape, cam) = read_named(&file, "cam");
+    assert_eq!(cam_shape, vec![3, 8, 8]);
+    let (scores_shape, scores) = read_named(&file, "scores");
+    assert_eq!(scores_shape, vec![3]);
+
+    // The same from the library: the shipped CNN split after its last conv block's ReLU.
+    let device = Device::flex();
+    let cnn = ember_zoo::shipped::cnn(&device).unwrap();
+    let split = eval_split(&cnn, |m: &Cnn, x| m.head(x, 3), |m: &Cnn, h| m.tail(h, 3));
+    let input = Tensor::<4>::from_data(TensorData::new(x.clone(), [3, 1, 8, 8]), &device);
+    let want = GradCamConfig::new()
+        .init()
+        .unwrap()
+        .attribute_layer(&split, input.clone(), 4)
+        .unwrap();
+    let want_cam = ember::validate::read_f64(want.values.clone()).unwrap();
+    let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(p, q)| (p - q).abs() < 1e-5);
+    assert!(close(&cam, &want_cam));
+    assert!(cam.iter().all(|&v| v >= 0.0) && cam.iter().any(|&v| v > 0.0));
+    let up = ember::validate::read_f64(upsample(want.values, [8, 8]).unwrap()).unwrap();
+    assert!(close(&values, &up));
+    // The scores are the model's outputs for the explained class.
+    let logits = ember::validate::read_f64(cnn.forward(input.clone())).unwrap();
+    for (s, score) in scores.iter().enumerate() {
+        assert!((score - logits[s * 10 + 4]).abs() < 1e-4);
+    }
+
+    // Layer IG of two classes: [K, N, C, h, w] with delta and scores [K, N].
+    let file = run(
+        "layer-integrated-gradients",
+        "1",
+        &["--target", "2,7", "--steps", "8"],
+    );
+    assert_eq!(read_named(&file, "attributions").0, vec![2, 3, 16, 8, 8]);
+    assert_eq!(read_named(&file, "delta").0, vec![2, 3]);
+    assert_eq!(read_named(&file, "scores").0, vec![2, 3]);
+    let lig = LayerIntegratedGradientsConfig::new()
+        .with_integrated_gradients(ember::IntegratedGradientsConfig::new().with_steps(8))
+        .init()
+        .unwrap();
+    let split1 = eval_split(&cnn, |m: &Cnn, x| m.head(x, 1), |m: &Cnn, h| m.tail(h, 1));
+    let want = lig
+        .attribute_layer(&split1, input, Target::Classes(vec![2, 7]))
+        .unwrap();
+    let got = read_named(&file, "attributions").1;
+    assert!(close(
+        &got,
+        &ember::validate::read_f64(want.values).unwrap()
+    ));
+
+    // Scores are written by every method; layer errors are one line.
+    let out_file = dir.path().join("saliency.safetensors");
+    let out = ember(&[
+        "attribute",
+        "--model",
+        "cnn",
+        "--inputs",
+        path(&inputs),
+        "--method",
+        "saliency",
+        "--out",
+        path(&out_file),
+    ]);
+    assert!(out.status.success());
+    assert_eq!(read_named(&out_file, "scores").0, vec![3]);
+    let bad = |extra: &[&str]| {
+        let mut args = vec![
+            "attribute",
+            "--model",
+            "cnn",
+            "--inputs",
+            path(&inputs),
+            "--out",
+            "/nonexistent-ember-test/x.safetensors",
+        ];
+        args.extend_from_slice(extra);
+        ember(&args)
+    };
+    assert_one_line_error(&bad(&["--method", "grad-cam"]), "needs --layer");
+    assert_one_line_error(&bad(&["--method", "grad-cam", "--layer", "7"]), "layer");
+    assert_one_line_error(&bad(&["--method", "saliency", "--layer", "3"]), "--layer");
 }

@@ -620,7 +620,13 @@ mod tests {
         assert_eq!(read("InputXGradient"), "input-x-gradient");
         assert_eq!(read("smoothgrad:saliency"), "smoothgrad");
         assert_eq!(read("vargrad:ig"), "vargrad:integrated-gradients");
-        for bad in ["", "gradcam", "smoothgrad:vargrad", "saliency:ig"] {
+        for bad in [
+            "",
+            "deeplift",
+            "smoothgrad:vargrad",
+            "saliency:ig",
+            "vargrad:grad-cam",
+        ] {
             assert!(matches!(
                 bad.parse::<MethodSpec>(),
                 Err(Error::InvalidConfig { name: "method", .. })

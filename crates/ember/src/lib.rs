@@ -46,10 +46,10 @@ pub use ember_core::{
 };
 pub use ember_methods::{
     AnyLayerMethod, AnyMethod, BaseMethod, GradCam, GradCamConfig, InputXGradient,
-    InputXGradientConfig, IntegratedGradients, LayerGradient, LayerGradientConfig,
-    LayerIntegratedGradients, LayerIntegratedGradientsConfig, LayerMethod, MethodSettings,
-    MethodSpec, NoiseScale, Saliency, SaliencyConfig, SmoothGrad, SmoothGradConfig, SmoothKind,
-    Smoothed, grad_cam, input_x_gradient, integrated_gradients, layer_gradient,
+    InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig, LayerGradient,
+    LayerGradientConfig, LayerIntegratedGradients, LayerIntegratedGradientsConfig, LayerMethod,
+    MethodSettings, MethodSpec, NoiseScale, Saliency, SaliencyConfig, SmoothGrad, SmoothGradConfig,
+    SmoothKind, Smoothed, grad_cam, input_x_gradient, integrated_gradients, layer_gradient,
     layer_integrated_gradients, registry, saliency, smooth_grad, sum_over, upsample,
 };
 /// Metrics of attributions, and comparing methods on a model ([`compare`]).

@@ -20,6 +20,7 @@ use ember::{LayerGradientConfig, eval_split_with, sum_over, upsample};
 backend_tests!(Precision::F32;
     grad_cam_of_a_two_layer_conv_model_equals_the_formula_by_hand,
     grad_cam_upsamples_bilinearly_with_half_pixel_centres,
+    grad_cam_as_an_input_method_reads_the_models_layer,
     layer_ig_on_a_linear_tail_is_w_times_the_activation_difference,
     layer_ig_delta_shrinks_as_the_steps_grow,
     layer_methods_batched_equal_one_sample_at_a_time_with_a_mask,
@@ -95,6 +96,40 @@ fn grad_cam_upsamples_bilinearly_with_half_pixel_centres(device: &Device) {
         host(&up)
     );
     assert!(upsample(tensor(vec![1.0], [1, 1, 1, 1], device), [0, 3]).is_err());
+}
+
+fn grad_cam_as_an_input_method_reads_the_models_layer(device: &Device) {
+    let input = tensor(values(7, 2 * 2 * 16), [2, 2, 4, 4], device);
+    let spec: ember::MethodSpec = "grad-cam".parse().unwrap();
+    let method = spec.build(&ember::MethodSettings::new()).unwrap();
+    // Two input channels: the head sums them first, so the layer is the same as for one.
+    let inner = conv_split(device);
+    let split = Split::new(
+        move |x: Tensor<4>| inner.head(x.sum_dim(1), &RowSamples::identity(0)),
+        |a: Tensor<4>| conv_split(&a.device()).tail(a, &RowSamples::identity(0)),
+    );
+    let layer_map = method.attribute_layer(&split, input.clone(), 1).unwrap();
+    let model = ember::WithLayer::new(split);
+    let on_input = method.attribute(&model, input.clone(), 1).unwrap();
+    // The 4×4 map upsampled to the 4×4 input is itself, repeated over the 2 channels.
+    assert_eq!(on_input.values.dims(), [2, 2, 4, 4]);
+    let cam = host(&layer_map.values);
+    let got = host(&on_input.values);
+    for s in 0..2 {
+        for c in 0..2 {
+            let plane = &got[(s * 2 + c) * 16..(s * 2 + c + 1) * 16];
+            assert!(max_abs_diff(plane, &cam[s * 16..(s + 1) * 16]) < 1e-6);
+        }
+    }
+    // Renumbered copies (max-sensitivity, the noise tunnels) still see the layer.
+    let renumbered = ember::Renumbered::new(&model, vec![0, 1], true);
+    assert!(Model::<4>::layer(&renumbered).is_some());
+    // A model that names no layer is a typed error, not a wrong map.
+    let plain = |x: Tensor<4>| x.sum_dim(3).sum_dim(2).sum_dim(1).reshape([-1, 1]);
+    assert!(matches!(
+        method.attribute(&plain, input, 0),
+        Err(Error::InvalidConfig { name: "model", .. })
+    ));
 }
 
 /// Head: tanh(x M + c), `[N, 3] → [N, 4]`; tail: linear `h W`, `[N, 4] → [N, 2]`.

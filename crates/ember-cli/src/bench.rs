@@ -16,7 +16,7 @@ use ember_zoo::data::{breast_cancer_split, digits_split};
 use ember_zoo::shipped;
 use serde::Serialize;
 
-use crate::attribute::resolve_method;
+use crate::names::resolve_method;
 
 /// Times an attribution method on a zoo model against the raw forward+backward limit.
 #[derive(Args, Debug, Clone)]
@@ -37,7 +37,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 50)]
     pub samples: usize,
     /// The method that smoothgrad wraps (default: saliency).
-    #[arg(long, value_parser = crate::attribute::parse_inner)]
+    #[arg(long, value_parser = crate::names::parse_inner)]
     pub inner: Option<BaseMethod>,
     /// The backend: flex, ndarray, wgpu or vulkan.
     #[arg(long, default_value = "flex")]

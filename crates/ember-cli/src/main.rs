@@ -13,6 +13,7 @@ mod bench;
 mod compare;
 mod io;
 mod layer;
+mod names;
 mod sample;
 mod train;
 

@@ -145,31 +145,18 @@ impl Mlp {
 
     /// The output of module `point` (0–3: Linear, ReLU, Linear, ReLU): a split's head.
     pub fn head(&self, x: Tensor<2>, point: usize) -> Tensor<2> {
-        let mut x = self.layer0.forward(x);
-        if point >= 1 {
-            x = relu(x);
-        }
-        if point >= 2 {
-            x = self.layer2.forward(x);
-        }
-        if point >= 3 {
-            x = relu(x);
-        }
-        x
+        two_blocks_head(
+            x,
+            point,
+            |x| self.layer0.forward(x),
+            |x| self.layer2.forward(x),
+        )
     }
 
     /// The logits from the output of module `point`: the split's tail.
-    pub fn tail(&self, mut x: Tensor<2>, point: usize) -> Tensor<2> {
-        if point < 1 {
-            x = relu(x);
-        }
-        if point < 2 {
-            x = self.layer2.forward(x);
-        }
-        if point < 3 {
-            x = relu(x);
-        }
-        self.layer4.forward(x)
+    pub fn tail(&self, x: Tensor<2>, point: usize) -> Tensor<2> {
+        self.layer4
+            .forward(two_blocks_tail(x, point, |x| self.layer2.forward(x)))
     }
 }
 
@@ -211,30 +198,17 @@ impl Cnn {
     /// The output of module `point` (0–3: Conv2d, ReLU, Conv2d, ReLU), `[N, 16 or 32, 8, 8]`:
     /// a split's head.
     pub fn head(&self, x: Tensor<4>, point: usize) -> Tensor<4> {
-        let mut x = self.layer0.forward(x);
-        if point >= 1 {
-            x = relu(x);
-        }
-        if point >= 2 {
-            x = self.layer2.forward(x);
-        }
-        if point >= 3 {
-            x = relu(x);
-        }
-        x
+        two_blocks_head(
+            x,
+            point,
+            |x| self.layer0.forward(x),
+            |x| self.layer2.forward(x),
+        )
     }
 
     /// The logits from the output of module `point`: the split's tail.
-    pub fn tail(&self, mut x: Tensor<4>, point: usize) -> Tensor<2> {
-        if point < 1 {
-            x = relu(x);
-        }
-        if point < 2 {
-            x = self.layer2.forward(x);
-        }
-        if point < 3 {
-            x = relu(x);
-        }
+    pub fn tail(&self, x: Tensor<4>, point: usize) -> Tensor<2> {
+        let x = two_blocks_tail(x, point, |x| self.layer2.forward(x));
         let n = x.dims()[0];
         self.layer5.forward(x.reshape([n, 2048]))
     }
@@ -272,5 +246,71 @@ impl Tabular {
     /// The logits from the output of module `point`: the split's tail.
     pub fn tail(&self, x: Tensor<2>, point: usize) -> Tensor<2> {
         self.layer2.forward(if point < 1 { relu(x) } else { x })
+    }
+}
+
+/// Modules `0`–`3` of a `first → ReLU → second → ReLU` stack, up to and including `point`.
+fn two_blocks_head<const D: usize>(
+    x: Tensor<D>,
+    point: usize,
+    first: impl Fn(Tensor<D>) -> Tensor<D>,
+    second: impl Fn(Tensor<D>) -> Tensor<D>,
+) -> Tensor<D> {
+    let mut x = first(x);
+    for (module, apply) in [(1, true), (2, false), (3, true)] {
+        if point >= module {
+            x = if apply { relu(x) } else { second(x) };
+        }
+    }
+    x
+}
+
+/// The rest of that stack after module `point`: what follows it up to the second ReLU.
+fn two_blocks_tail<const D: usize>(
+    mut x: Tensor<D>,
+    point: usize,
+    second: impl Fn(Tensor<D>) -> Tensor<D>,
+) -> Tensor<D> {
+    for (module, apply) in [(1, true), (2, false), (3, true)] {
+        if point < module {
+            x = if apply { relu(x) } else { second(x) };
+        }
+    }
+    x
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+    use ember_core::validate::read_f64;
+
+    fn close(a: Tensor<2>, b: Tensor<2>) -> bool {
+        let (a, b) = (read_f64(a).unwrap(), read_f64(b).unwrap());
+        a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-5)
+    }
+
+    #[test]
+    fn every_split_point_recomposes_the_forward_pass() {
+        let device = Device::flex();
+        let (mlp, cnn, tabular) = (Mlp::new(&device), Cnn::new(&device), Tabular::new(&device));
+        let x2 = Tensor::<2>::random([3, 64], burn::tensor::Distribution::Default, &device);
+        let x4 = x2.clone().reshape([3, 1, 8, 8]);
+        let x30 = x2.clone().slice([0..3, 0..30]);
+        for point in 0..4 {
+            assert!(close(
+                mlp.tail(mlp.head(x2.clone(), point), point),
+                mlp.forward(x2.clone())
+            ));
+            assert!(close(
+                cnn.tail(cnn.head(x4.clone(), point), point),
+                cnn.forward(x4.clone())
+            ));
+        }
+        for point in 0..2 {
+            let whole = tabular.tail(tabular.head(x30.clone(), point), point);
+            assert!(close(whole, tabular.forward(x30.clone())));
+        }
+        assert_eq!(ZooModel::Cnn.split_point("3").unwrap(), 3);
+        assert!(ZooModel::Tabular.split_point("2").is_err());
     }
 }

@@ -39,21 +39,22 @@
 //! # Ok::<(), ember_core::Error>(())
 //! ```
 
+mod built;
+mod layer;
+mod settings;
+
 use std::fmt;
 use std::str::FromStr;
 
-use burn::config::Config;
-use burn::tensor::Tensor;
-use ember_core::{
-    Attribution, Attributions, Baseline, Error, LayerAttribution, Model, Quadrature, Result,
-    SplitModel, Target,
-};
+use ember_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
+pub use built::{AnyMethod, Base};
+pub use layer::{AnyLayerMethod, LayerMethod};
+pub use settings::MethodSettings;
+
 use crate::{
-    GradCam, GradCamConfig, InputXGradient, InputXGradientConfig, IntegratedGradients,
-    IntegratedGradientsConfig, LayerGradient, LayerGradientConfig, LayerIntegratedGradients,
-    NoiseScale, Saliency, SaliencyConfig, SmoothGrad, SmoothGradConfig, SmoothKind,
+    InputXGradientConfig, IntegratedGradientsConfig, SaliencyConfig, SmoothGradConfig, SmoothKind,
 };
 
 /// A gradient method that stands alone or inside a noise tunnel.
@@ -267,119 +268,6 @@ pub const METHOD_NAMES: &str = "saliency, saliency-abs, input-x-gradient, integr
      a layer method: grad-cam, layer-gradient, layer-gradient-x-activation, \
      layer-integrated-gradients";
 
-/// A layer method: it explains a layer's activations of a model split there
-/// ([`ember_core::SplitModel`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum LayerMethod {
-    /// Grad-CAM (with its ReLU).
-    GradCam,
-    /// The gradient with respect to the layer.
-    LayerGradient,
-    /// The layer gradient times the activations.
-    LayerGradientXActivation,
-    /// Layer Integrated Gradients.
-    LayerIntegratedGradients,
-}
-
-impl LayerMethod {
-    /// Every layer method.
-    pub const ALL: [LayerMethod; 4] = [
-        LayerMethod::GradCam,
-        LayerMethod::LayerGradient,
-        LayerMethod::LayerGradientXActivation,
-        LayerMethod::LayerIntegratedGradients,
-    ];
-
-    /// The method's name: `grad-cam`, `layer-gradient`, `layer-gradient-x-activation` or
-    /// `layer-integrated-gradients`.
-    pub fn name(self) -> &'static str {
-        match self {
-            LayerMethod::GradCam => "grad-cam",
-            LayerMethod::LayerGradient => "layer-gradient",
-            LayerMethod::LayerGradientXActivation => "layer-gradient-x-activation",
-            LayerMethod::LayerIntegratedGradients => "layer-integrated-gradients",
-        }
-    }
-
-    /// Whether the maps can be negative (Grad-CAM's ReLU makes them non-negative).
-    pub fn signed(self) -> bool {
-        self != LayerMethod::GradCam
-    }
-
-    fn build(self, s: &MethodSettings) -> Result<AnyLayerMethod> {
-        Ok(match self {
-            LayerMethod::GradCam => AnyLayerMethod::GradCam(
-                GradCamConfig::new()
-                    .with_max_rows(s.max_rows)
-                    .with_memory_budget(s.memory_budget)
-                    .with_check_model(s.check_model)
-                    .init()?,
-            ),
-            LayerMethod::LayerGradient | LayerMethod::LayerGradientXActivation => {
-                AnyLayerMethod::Gradient(
-                    LayerGradientConfig::new()
-                        .with_multiply_by_activation(self == LayerMethod::LayerGradientXActivation)
-                        .with_max_rows(s.max_rows)
-                        .with_memory_budget(s.memory_budget)
-                        .with_check_model(s.check_model)
-                        .init()?,
-                )
-            }
-            LayerMethod::LayerIntegratedGradients => {
-                let Base::IntegratedGradients(ig) = BaseMethod::IntegratedGradients.build(s)?
-                else {
-                    unreachable!("integrated gradients builds integrated gradients")
-                };
-                AnyLayerMethod::IntegratedGradients(LayerIntegratedGradients::from_input(ig))
-            }
-        })
-    }
-}
-
-impl FromStr for LayerMethod {
-    type Err = Error;
-
-    fn from_str(name: &str) -> Result<Self> {
-        Ok(match normalise(name).as_str() {
-            "grad-cam" | "gradcam" | "layer-grad-cam" | "layergradcam" => LayerMethod::GradCam,
-            "layer-gradient" => LayerMethod::LayerGradient,
-            "layer-gradient-x-activation" | "layergradientxactivation" => {
-                LayerMethod::LayerGradientXActivation
-            }
-            "layer-integrated-gradients" | "layerintegratedgradients" | "layer-ig" => {
-                LayerMethod::LayerIntegratedGradients
-            }
-            _ => return Err(unknown(name)),
-        })
-    }
-}
-
-/// A layer method of the registry, built.
-#[derive(Debug, Clone)]
-pub enum AnyLayerMethod {
-    /// Grad-CAM.
-    GradCam(GradCam),
-    /// The layer gradient, or times the activations.
-    Gradient(LayerGradient),
-    /// Layer Integrated Gradients.
-    IntegratedGradients(LayerIntegratedGradients),
-}
-
-impl<const D: usize, const H: usize> LayerAttribution<D, H> for AnyLayerMethod {
-    fn attribute_layer<S: SplitModel<D, H> + ?Sized>(
-        &self,
-        model: &S,
-        input: Tensor<D>,
-        target: impl Into<Target>,
-    ) -> Result<Attributions<H>> {
-        match self {
-            AnyLayerMethod::GradCam(m) => m.attribute_layer(model, input, target),
-            AnyLayerMethod::Gradient(m) => m.attribute_layer(model, input, target),
-            AnyLayerMethod::IntegratedGradients(m) => m.attribute_layer(model, input, target),
-        }
-    }
-}
-
 fn normalise(name: &str) -> String {
     name.trim().to_ascii_lowercase().replace('_', "-")
 }
@@ -445,153 +333,10 @@ impl FromStr for MethodSpec {
     }
 }
 
-/// Every setting of every method; each method reads the ones it has. The defaults are the
-/// methods' own.
-#[derive(Config, Debug)]
-pub struct MethodSettings {
-    /// Integration steps (Integrated Gradients).
-    #[config(default = 50)]
-    pub steps: usize,
-    /// The quadrature rule (Integrated Gradients).
-    #[config(default = "Quadrature::GaussLegendre")]
-    pub quadrature: Quadrature,
-    /// The baseline (Integrated Gradients).
-    #[config(default = "Baseline::Zeros")]
-    pub baseline: Baseline,
-    /// Adaptive Integrated Gradients: the relative tolerance on the completeness gap.
-    #[config(default = "None")]
-    pub tolerance: Option<f64>,
-    /// Adaptive Integrated Gradients: the most steps per sample.
-    #[config(default = 1025)]
-    pub max_steps: usize,
-    /// Noisy copies per input (noise tunnels).
-    #[config(default = 50)]
-    pub samples: usize,
-    /// The noise level (noise tunnels), read as `noise_scale` says.
-    #[config(default = 0.15)]
-    pub noise: f64,
-    /// How `noise` sets σ (noise tunnels).
-    #[config(default = "NoiseScale::Relative")]
-    pub noise_scale: NoiseScale,
-    /// The noise's seed (noise tunnels).
-    #[config(default = 0)]
-    pub seed: u64,
-    /// The most rows per forward+backward pass; `None`: the device's default.
-    #[config(default = "None")]
-    pub max_rows: Option<usize>,
-    /// The bytes of a pass's input rows; `None`: the device's default.
-    #[config(default = "None")]
-    pub memory_budget: Option<usize>,
-    /// Check once per call that the model is in eval mode (rows independent, deterministic).
-    #[config(default = true)]
-    pub check_model: bool,
-}
-
-/// One of the gradient methods, built.
-#[derive(Debug, Clone)]
-pub enum Base {
-    /// Saliency, signed or absolute.
-    Saliency(Saliency),
-    /// Gradient × input.
-    InputXGradient(InputXGradient),
-    /// Integrated Gradients.
-    IntegratedGradients(IntegratedGradients),
-}
-
-impl<const D: usize> Attribution<D> for Base {
-    fn attribute<M: Model<D> + ?Sized>(
-        &self,
-        model: &M,
-        input: Tensor<D>,
-        target: impl Into<Target>,
-    ) -> Result<Attributions<D>> {
-        match self {
-            Base::Saliency(m) => m.attribute(model, input, target),
-            Base::InputXGradient(m) => m.attribute(model, input, target),
-            Base::IntegratedGradients(m) => m.attribute(model, input, target),
-        }
-    }
-}
-
-/// Any method of the registry, built by [`MethodSpec::build`].
-#[derive(Debug, Clone)]
-pub enum AnyMethod {
-    /// A gradient method.
-    Base(Base),
-    /// A noise tunnel over a gradient method.
-    Smooth(SmoothGrad<Base>),
-    /// A layer method.
-    Layer(AnyLayerMethod),
-}
-
-impl AnyMethod {
-    /// The attributions and, for a noise tunnel, the variance of the inner attributions over
-    /// the noise (see [`SmoothGrad::smooth`]).
-    ///
-    /// # Errors
-    ///
-    /// As [`Attribution::attribute`].
-    pub fn attribute_with_variance<const D: usize, M: Model<D> + ?Sized>(
-        &self,
-        model: &M,
-        input: Tensor<D>,
-        target: impl Into<Target>,
-    ) -> Result<(Attributions<D>, Option<Tensor<D>>)> {
-        match self {
-            AnyMethod::Base(m) => Ok((m.attribute(model, input, target)?, None)),
-            AnyMethod::Smooth(m) => {
-                let out = m.smooth(model, input, target)?;
-                Ok((out.attributions, Some(out.variance)))
-            }
-            AnyMethod::Layer(_) => Ok((self.attribute(model, input, target)?, None)),
-        }
-    }
-}
-
-impl<const D: usize> Attribution<D> for AnyMethod {
-    fn attribute<M: Model<D> + ?Sized>(
-        &self,
-        model: &M,
-        input: Tensor<D>,
-        target: impl Into<Target>,
-    ) -> Result<Attributions<D>> {
-        match self {
-            AnyMethod::Base(m) => m.attribute(model, input, target),
-            AnyMethod::Smooth(m) => m.attribute(model, input, target),
-            // Grad-CAM's map, upsampled to the input, for a model that names its layer.
-            AnyMethod::Layer(AnyLayerMethod::GradCam(m)) => m.attribute_input(model, input, target),
-            AnyMethod::Layer(_) => Err(Error::InvalidConfig {
-                name: "method",
-                value: "a layer method other than grad-cam".into(),
-                expected: "an input method here: a layer map has no input-space counterpart \
-                           (explain the layer with LayerAttribution::attribute_layer)",
-            }),
-        }
-    }
-}
-
-impl<const D: usize, const H: usize> LayerAttribution<D, H> for AnyMethod {
-    fn attribute_layer<S: SplitModel<D, H> + ?Sized>(
-        &self,
-        model: &S,
-        input: Tensor<D>,
-        target: impl Into<Target>,
-    ) -> Result<Attributions<H>> {
-        match self {
-            AnyMethod::Layer(m) => m.attribute_layer(model, input, target),
-            _ => Err(Error::InvalidConfig {
-                name: "method",
-                value: "an input method".into(),
-                expected: "a layer method (grad-cam, layer-gradient, \
-                           layer-gradient-x-activation, layer-integrated-gradients)",
-            }),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SmoothKind;
 
     #[test]
     fn every_name_round_trips_and_aliases_read_as_their_method() {

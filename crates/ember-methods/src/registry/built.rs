@@ -34,7 +34,7 @@ impl<const D: usize> Attribution<D> for Base {
     }
 }
 
-/// Any method of the registry, built by [`MethodSpec::build`].
+/// Any method of the registry, built by [`super::MethodSpec::build`].
 #[derive(Debug, Clone)]
 pub enum AnyMethod {
     /// A gradient method.

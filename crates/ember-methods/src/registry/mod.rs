@@ -3,7 +3,7 @@
 //!
 //! A [`MethodSpec`] names a method: one of the four gradient methods ([`BaseMethod`]), or a
 //! noise tunnel ([`SmoothKind`]) over one of them. [`MethodSettings`] holds every setting any
-//! of them takes; [`MethodSpec::build`] makes an [`AnyMethod`], which is an [`Attribution`].
+//! of them takes; [`MethodSpec::build`] makes an [`AnyMethod`], which is an [`ember_core::Attribution`].
 //!
 //! # Names
 //!

@@ -28,6 +28,7 @@ backend_tests!(
     input_nonzero_sanity_ignores_the_features_the_input_zeroes,
     the_report_of_a_comparison_is_written_with_its_files,
     bad_comparisons_are_typed_errors,
+    a_colour_image_report_draws_the_photo_in_colour,
 );
 
 /// A user's module: a convolution, a norm, a list of linear layers and a parameter of its own.
@@ -350,4 +351,43 @@ fn bad_comparisons_are_typed_errors(device: &Device) {
     });
     let failing: &dyn RandomisedModels<4> = &failing;
     invalid(run(saliency(), Target::Predicted, failing), "weights");
+}
+
+fn a_colour_image_report_draws_the_photo_in_colour(device: &Device) {
+    // A linear model of [N, 3, 2, 2] images; its cascade replaces the weights by a closure.
+    let weights = |seed: u64| tensor(values(seed, 12 * 2), [12, 2], device);
+    let (trained, random) = (weights(1), weights(2));
+    let model = move |x: Tensor<4>| x.reshape([-1, 12]).matmul(trained.clone());
+    let cascade = CustomCascade::new(["w"], move |_| {
+        let w = random.clone();
+        Ok(move |x: Tensor<4>| x.reshape([-1, 12]).matmul(w.clone()))
+    });
+    // Two photos: red, and blue with one white pixel.
+    let mut photos = vec![0.0; 2 * 12];
+    photos[..4].copy_from_slice(&[1.0; 4]);
+    photos[12 + 8..12 + 12].copy_from_slice(&[1.0; 4]);
+    photos[12] = 1.0;
+    photos[12 + 4] = 1.0;
+    let mut comparison = config(vec![MethodSpec::Base(BaseMethod::InputXGradient)])
+        .run(
+            &model,
+            tensor(photos, [2, 3, 2, 2], device),
+            Target::Class(0),
+            &cascade,
+            &mut |_| {},
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let layout = ReportLayout::for_shape(&comparison.shape);
+    write_report(&mut comparison, &layout, dir.path()).unwrap();
+    // The overlays' first column is the input: red, then blue with a white corner.
+    let overlays = image::open(dir.path().join("overlays.png"))
+        .unwrap()
+        .to_rgb8();
+    let pixel = |x: u32, y: u32| overlays.get_pixel(x, y).0;
+    // Cells are 2 × 12 pixels (the scale is at most 12) after a 4-pixel padding.
+    assert_eq!(pixel(4 + 16, 4 + 6), [255, 0, 0]);
+    let second_row = 4 + 24 + 4;
+    assert_eq!(pixel(4 + 6, second_row + 6), [255, 255, 255]);
+    assert_eq!(pixel(4 + 18, second_row + 6), [0, 0, 255]);
 }

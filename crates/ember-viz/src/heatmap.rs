@@ -158,23 +158,119 @@ pub fn overlay(
     opts: &HeatmapOptions,
     alpha: f32,
 ) -> Result<RgbImage, VizError> {
-    if !(0.0..=1.0).contains(&alpha) {
-        return Err(VizError::InvalidOption {
+    check_alpha(alpha)?;
+    let heat = heatmap(values, height, width, opts)?;
+    let grey = grayscale(input, height, width, opts.scale)?;
+    Ok(blend(heat, &grey, alpha))
+}
+
+/// A heatmap of `values` blended over a colour input (a photo), as [`overlay`] does over a
+/// grey one.
+///
+/// # Arguments
+///
+/// - `values`: the attributions, row-major, one value per pixel (`[height × width]`: sum a
+///   map's channels first).
+/// - `input`: the explained image, planar RGB (`[3 × height × width]`, as a `[3, H, W]` tensor
+///   row-major).
+/// - `height`, `width`, `opts`, `alpha`: as [`overlay`].
+///
+/// # Errors
+///
+/// Those of [`heatmap()`] and [`colour`], and [`VizError::InvalidOption`] for an `alpha`
+/// outside `[0, 1]`.
+pub fn overlay_colour(
+    values: &[f32],
+    input: &[f32],
+    height: usize,
+    width: usize,
+    opts: &HeatmapOptions,
+    alpha: f32,
+) -> Result<RgbImage, VizError> {
+    check_alpha(alpha)?;
+    let heat = heatmap(values, height, width, opts)?;
+    let base = colour(input, height, width, opts.scale)?;
+    Ok(blend(heat, &base, alpha))
+}
+
+fn check_alpha(alpha: f32) -> Result<(), VizError> {
+    if (0.0..=1.0).contains(&alpha) {
+        Ok(())
+    } else {
+        Err(VizError::InvalidOption {
             name: "alpha",
             value: alpha.to_string(),
             expected: "a number in [0, 1]",
-        });
+        })
     }
-    let heat = heatmap(values, height, width, opts)?;
-    let grey = grayscale(input, height, width, opts.scale)?;
-    let mut out = heat;
-    for (h, g) in out.pixels_mut().zip(grey.pixels()) {
-        for (hc, gc) in h.0.iter_mut().zip(g.0) {
-            let blended = alpha * f32::from(*hc) + (1.0 - alpha) * f32::from(gc);
+}
+
+/// `alpha · heat + (1 − alpha) · base`, pixel by pixel (the same size).
+fn blend(mut heat: RgbImage, base: &RgbImage, alpha: f32) -> RgbImage {
+    for (h, b) in heat.pixels_mut().zip(base.pixels()) {
+        for (hc, bc) in h.0.iter_mut().zip(b.0) {
+            let blended = alpha * f32::from(*hc) + (1.0 - alpha) * f32::from(bc);
             *hc = blended.round().clamp(0.0, 255.0) as u8;
         }
     }
-    Ok(out)
+    heat
+}
+
+/// Draws a colour input (a photo), planar RGB, normalised to its own `min..max` over all three
+/// channels together (so the colours keep their balance); a constant input is drawn black.
+///
+/// # Shapes
+///
+/// `input`: `[3 × height × width]` (a `[3, H, W]` tensor, row-major). Output:
+/// `(width · scale) × (height · scale)` pixels.
+///
+/// # Errors
+///
+/// [`VizError::LengthMismatch`] if `input` is not three planes of `height × width`;
+/// [`VizError::EmptyMap`], [`VizError::NonFinite`], [`VizError::InvalidOption`] for a zero
+/// scale, [`VizError::TooLarge`].
+pub fn colour(
+    input: &[f32],
+    height: usize,
+    width: usize,
+    scale: u32,
+) -> Result<RgbImage, VizError> {
+    let plane = height * width;
+    if input.len() != 3 * plane {
+        return Err(VizError::LengthMismatch {
+            what: "colour image",
+            left: "input",
+            left_len: input.len(),
+            right: "3 × height × width",
+            right_len: 3 * plane,
+        });
+    }
+    check_shape("input", &input[..plane], height, width)?;
+    let (out_w, out_h) = output_size(height, width, scale)?;
+    check_finite("input", input)?;
+    let (lo, hi) = input
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    let range = f64::from(hi) - f64::from(lo);
+    let level = |v: f32| {
+        if range > 0.0 {
+            ((f64::from(v) - f64::from(lo)) / range * 255.0).round() as u8
+        } else {
+            0
+        }
+    };
+    let colours: Vec<Rgb<u8>> = (0..plane)
+        .map(|p| {
+            Rgb([
+                level(input[p]),
+                level(input[plane + p]),
+                level(input[2 * plane + p]),
+            ])
+        })
+        .collect();
+    Ok(upscale(&colours, width, out_w, out_h, scale))
 }
 
 /// Draws an input in grey levels, normalised to its own `min..max` (black..white); a constant
@@ -321,6 +417,28 @@ fn upscale(colours: &[Rgb<u8>], width: usize, out_w: u32, out_h: u32, scale: u32
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn colour_draws_planar_rgb_normalised_over_all_channels() {
+        // Two pixels: (0, 0, 1) and (1, 0.5, 0), planar.
+        let input = [0.0, 1.0, 0.0, 0.5, 1.0, 0.0];
+        let img = colour(&input, 1, 2, 1).unwrap();
+        assert_eq!(img.get_pixel(0, 0).0, [0, 0, 255]);
+        assert_eq!(img.get_pixel(1, 0).0, [255, 128, 0]);
+        assert!(matches!(
+            colour(&input[..4], 1, 2, 1),
+            Err(VizError::LengthMismatch { .. })
+        ));
+        // With alpha 0 an overlay is the photo itself; a bad alpha is an error.
+        let opts = HeatmapOptions {
+            kind: MapKind::Absolute,
+            clip_percentile: 0.0,
+            scale: 1,
+        };
+        let over = overlay_colour(&[0.3, 0.9], &input, 1, 2, &opts, 0.0).unwrap();
+        assert_eq!(over, img);
+        assert!(overlay_colour(&[0.3, 0.9], &input, 1, 2, &opts, 1.5).is_err());
+    }
     use super::*;
 
     fn opts(kind: MapKind, clip: f64, scale: u32) -> HeatmapOptions {

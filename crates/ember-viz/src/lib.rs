@@ -36,6 +36,9 @@ pub mod text;
 pub use chart::{Series, Svg, bar_chart_svg, line_plot_svg};
 pub use compose::{grid, png_bytes, write_png};
 pub use error::VizError;
-pub use heatmap::{ColourScale, HeatmapOptions, MAX_PIXELS, MapKind, grayscale, heatmap, overlay};
+pub use heatmap::{
+    ColourScale, HeatmapOptions, MAX_PIXELS, MapKind, colour, grayscale, heatmap, overlay,
+    overlay_colour,
+};
 pub use image::RgbImage;
 pub use text::{escape_html, format_number};

@@ -12,8 +12,9 @@ use super::page::{agreement_table, curve_plots, describe, metric_table};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReportLayout {
     /// Images of `height × width` pixels: `[channels, height, width]` per example, any number
-    /// of channels. The input is drawn as the mean of its channels, a map as the sum of its
-    /// channels.
+    /// of channels. A map is drawn as the sum of its channels; the input in colour when it has
+    /// three channels (RGB, normalised to its own range), otherwise as the mean of its
+    /// channels in grey.
     Image {
         /// Pixels per column.
         height: usize,
@@ -172,13 +173,27 @@ fn draw_images(
     let mut overlays = Vec::with_capacity(n);
     for i in 0..n {
         let x = pixels(&c.input, i, area, channels, true);
-        let mut row = vec![ember_viz::grayscale(&x, height, width, scale)?];
+        // A photo keeps its colours; other inputs are drawn in grey.
+        let rgb: Option<Vec<f32>> = (channels == 3).then(|| {
+            c.input[i * features..(i + 1) * features]
+                .iter()
+                .map(|&v| v as f32)
+                .collect()
+        });
+        let input_image = match &rgb {
+            Some(rgb) => ember_viz::colour(rgb, height, width, scale)?,
+            None => ember_viz::grayscale(&x, height, width, scale)?,
+        };
+        let mut row = vec![input_image];
         let mut over = vec![row[0].clone()];
         for (m, map) in c.attributions.iter().enumerate() {
             let v = pixels(map, i, area, channels, false);
             let options = heat(c.signed[m], scale);
             row.push(ember_viz::heatmap(&v, height, width, &options)?);
-            over.push(ember_viz::overlay(&v, &x, height, width, &options, 0.6)?);
+            over.push(match &rgb {
+                Some(rgb) => ember_viz::overlay_colour(&v, rgb, height, width, &options, 0.6)?,
+                None => ember_viz::overlay(&v, &x, height, width, &options, 0.6)?,
+            });
         }
         rows.push(row);
         overlays.push(over);

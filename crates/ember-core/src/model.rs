@@ -366,7 +366,7 @@ impl<const D: usize, M: Model<D> + ?Sized> Model<D> for Renumbered<'_, M> {
 
     fn layer(&self) -> Option<Box<dyn crate::SplitModel<D, 4> + '_>> {
         let layer = self.model.layer()?;
-        Some(Box::new(crate::split::OwnedRenumbered::new(
+        Some(Box::new(crate::SplitRenumbered::new(
             layer,
             self.map.clone(),
             self.checked,

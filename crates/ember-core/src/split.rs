@@ -116,17 +116,19 @@ impl<const D: usize, const H: usize, S: SplitModel<D, H> + ?Sized> Model<H> for 
 }
 
 /// A split model whose rows are numbered in another call's samples (as
-/// [`crate::Renumbered`]): how a noise tunnel calls a layer method on noisy copies.
+/// [`crate::Renumbered`]): how a noise tunnel calls a layer method on noisy copies. `S` is the
+/// split itself, a reference to it (`&S` is a split) or a box (what [`crate::Renumbered`]
+/// gives as its [`Model::layer`]).
 #[derive(Debug)]
-pub struct SplitRenumbered<'a, S: ?Sized> {
-    split: &'a S,
+pub struct SplitRenumbered<S> {
+    split: S,
     map: Vec<usize>,
     checked: bool,
 }
 
-impl<'a, S: ?Sized> SplitRenumbered<'a, S> {
+impl<S> SplitRenumbered<S> {
     /// `split` with row samples mapped through `map`; `checked` as [`crate::Renumbered::new`].
-    pub fn new(split: &'a S, map: Vec<usize>, checked: bool) -> Self {
+    pub fn new(split: S, map: Vec<usize>, checked: bool) -> Self {
         Self {
             split,
             map,
@@ -135,57 +137,12 @@ impl<'a, S: ?Sized> SplitRenumbered<'a, S> {
     }
 }
 
-impl<const D: usize, const H: usize, S: SplitModel<D, H> + ?Sized> SplitModel<D, H>
-    for SplitRenumbered<'_, S>
-{
+impl<const D: usize, const H: usize, S: SplitModel<D, H>> SplitModel<D, H> for SplitRenumbered<S> {
     fn head(&self, input: Tensor<D>, rows: &RowSamples) -> Tensor<H> {
         self.split.head(input, &rows.renumbered(&self.map))
     }
 
     fn tail(&self, hidden: Tensor<H>, rows: &RowSamples) -> Tensor<2> {
-        self.split.tail(hidden, &rows.renumbered(&self.map))
-    }
-
-    fn auxiliary_samples(&self) -> Vec<usize> {
-        match self.split.auxiliary_samples().is_empty() {
-            true => Vec::new(),
-            false => vec![self.map.len()],
-        }
-    }
-
-    fn rows_checked(&self) -> bool {
-        self.checked || self.split.rows_checked()
-    }
-}
-
-/// As [`SplitRenumbered`], owning the split it renumbers: what [`crate::Renumbered`] gives as
-/// its [`Model::layer`].
-pub(crate) struct OwnedRenumbered<'a, const D: usize> {
-    split: Box<dyn SplitModel<D, 4> + 'a>,
-    map: Vec<usize>,
-    checked: bool,
-}
-
-impl<'a, const D: usize> OwnedRenumbered<'a, D> {
-    pub(crate) fn new(
-        split: Box<dyn SplitModel<D, 4> + 'a>,
-        map: Vec<usize>,
-        checked: bool,
-    ) -> Self {
-        Self {
-            split,
-            map,
-            checked,
-        }
-    }
-}
-
-impl<const D: usize> SplitModel<D, 4> for OwnedRenumbered<'_, D> {
-    fn head(&self, input: Tensor<D>, rows: &RowSamples) -> Tensor<4> {
-        self.split.head(input, &rows.renumbered(&self.map))
-    }
-
-    fn tail(&self, hidden: Tensor<4>, rows: &RowSamples) -> Tensor<2> {
         self.split.tail(hidden, &rows.renumbered(&self.map))
     }
 
@@ -245,6 +202,24 @@ impl<const D: usize, S: SplitModel<D, 4>> Model<D> for WithLayer<S> {
 
     fn layer(&self) -> Option<Box<dyn SplitModel<D, 4> + '_>> {
         Some(Box::new(&self.split))
+    }
+}
+
+impl<const D: usize, const H: usize, S: SplitModel<D, H> + ?Sized> SplitModel<D, H> for Box<S> {
+    fn head(&self, input: Tensor<D>, rows: &RowSamples) -> Tensor<H> {
+        (**self).head(input, rows)
+    }
+
+    fn tail(&self, hidden: Tensor<H>, rows: &RowSamples) -> Tensor<2> {
+        (**self).tail(hidden, rows)
+    }
+
+    fn auxiliary_samples(&self) -> Vec<usize> {
+        (**self).auxiliary_samples()
+    }
+
+    fn rows_checked(&self) -> bool {
+        (**self).rows_checked()
     }
 }
 

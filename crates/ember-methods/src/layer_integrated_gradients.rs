@@ -72,14 +72,6 @@ pub struct LayerIntegratedGradients {
     ig: IntegratedGradients,
 }
 
-impl LayerIntegratedGradients {
-    /// Layer Integrated Gradients with the settings of `ig` (its baseline in the input's
-    /// space).
-    pub fn from_input(ig: IntegratedGradients) -> Self {
-        Self { ig }
-    }
-}
-
 impl<const D: usize, const H: usize> LayerAttribution<D, H> for LayerIntegratedGradients {
     fn attribute_layer<S: SplitModel<D, H> + ?Sized>(
         &self,

@@ -248,19 +248,7 @@ pub fn colour(
     check_shape("input", &input[..plane], height, width)?;
     let (out_w, out_h) = output_size(height, width, scale)?;
     check_finite("input", input)?;
-    let (lo, hi) = input
-        .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-            (lo.min(v), hi.max(v))
-        });
-    let range = f64::from(hi) - f64::from(lo);
-    let level = |v: f32| {
-        if range > 0.0 {
-            ((f64::from(v) - f64::from(lo)) / range * 255.0).round() as u8
-        } else {
-            0
-        }
-    };
+    let level = levels(input);
     let colours: Vec<Rgb<u8>> = (0..plane)
         .map(|p| {
             Rgb([
@@ -293,24 +281,27 @@ pub fn grayscale(
     check_shape("input", input, height, width)?;
     let (out_w, out_h) = output_size(height, width, scale)?;
     check_finite("input", input)?;
-    let (lo, hi) = input
+    let level = levels(input);
+    let colours: Vec<Rgb<u8>> = input.iter().map(|&v| Rgb([level(v); 3])).collect();
+    Ok(upscale(&colours, width, out_w, out_h, scale))
+}
+
+/// The 0–255 level of a value within `values`' own `min..max` (0 for every value of a
+/// constant input).
+fn levels(values: &[f32]) -> impl Fn(f32) -> u8 {
+    let (lo, hi) = values
         .iter()
         .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         });
     let range = f64::from(hi) - f64::from(lo);
-    let colours: Vec<Rgb<u8>> = input
-        .iter()
-        .map(|&v| {
-            let level = if range > 0.0 {
-                ((f64::from(v) - f64::from(lo)) / range * 255.0).round() as u8
-            } else {
-                0
-            };
-            Rgb([level; 3])
-        })
-        .collect();
-    Ok(upscale(&colours, width, out_w, out_h, scale))
+    move |v| {
+        if range > 0.0 {
+            ((f64::from(v) - f64::from(lo)) / range * 255.0).round() as u8
+        } else {
+            0
+        }
+    }
 }
 
 /// The `p`-th percentile (`0..=100`) of ascending `sorted` values with linear interpolation;

@@ -6,8 +6,11 @@ use burn::tensor::Tensor;
 use ember_core::{Attributions, Error, LayerAttribution, Result, SplitModel, Target};
 use serde::{Deserialize, Serialize};
 
-use super::{Base, BaseMethod, MethodSettings, normalise, unknown};
-use crate::{GradCam, GradCamConfig, LayerGradient, LayerGradientConfig, LayerIntegratedGradients};
+use super::{MethodSettings, normalise, unknown};
+use crate::{
+    GradCam, GradCamConfig, LayerGradient, LayerGradientConfig, LayerIntegratedGradients,
+    LayerIntegratedGradientsConfig,
+};
 
 /// A layer method: it explains a layer's activations of a model split there
 /// ([`ember_core::SplitModel`]).
@@ -67,13 +70,11 @@ impl LayerMethod {
                         .init()?,
                 )
             }
-            LayerMethod::LayerIntegratedGradients => {
-                let Base::IntegratedGradients(ig) = BaseMethod::IntegratedGradients.build(s)?
-                else {
-                    unreachable!("integrated gradients builds integrated gradients")
-                };
-                AnyLayerMethod::IntegratedGradients(LayerIntegratedGradients::from_input(ig))
-            }
+            LayerMethod::LayerIntegratedGradients => AnyLayerMethod::IntegratedGradients(
+                LayerIntegratedGradientsConfig::new()
+                    .with_integrated_gradients(s.integrated_gradients())
+                    .init()?,
+            ),
         })
     }
 }

@@ -53,9 +53,7 @@ pub use built::{AnyMethod, Base};
 pub use layer::{AnyLayerMethod, LayerMethod};
 pub use settings::MethodSettings;
 
-use crate::{
-    InputXGradientConfig, IntegratedGradientsConfig, SaliencyConfig, SmoothGradConfig, SmoothKind,
-};
+use crate::{InputXGradientConfig, SaliencyConfig, SmoothGradConfig, SmoothKind};
 
 /// A gradient method that stands alone or inside a noise tunnel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -122,18 +120,9 @@ impl BaseMethod {
                     .with_check_model(s.check_model)
                     .init()?,
             ),
-            BaseMethod::IntegratedGradients => Base::IntegratedGradients(
-                IntegratedGradientsConfig::new()
-                    .with_steps(s.steps)
-                    .with_quadrature(s.quadrature)
-                    .with_baseline(s.baseline.clone())
-                    .with_tolerance(s.tolerance)
-                    .with_max_steps(s.max_steps)
-                    .with_max_rows(s.max_rows)
-                    .with_memory_budget(s.memory_budget)
-                    .with_check_model(s.check_model)
-                    .init()?,
-            ),
+            BaseMethod::IntegratedGradients => {
+                Base::IntegratedGradients(s.integrated_gradients().init()?)
+            }
         })
     }
 }

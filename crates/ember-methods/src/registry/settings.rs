@@ -3,7 +3,7 @@
 use burn::config::Config;
 use ember_core::{Baseline, Quadrature};
 
-use crate::NoiseScale;
+use crate::{IntegratedGradientsConfig, NoiseScale};
 
 /// Every setting of every method; each method reads the ones it has. The defaults are the
 /// methods' own.
@@ -45,4 +45,20 @@ pub struct MethodSettings {
     /// Check once per call that the model is in eval mode (rows independent, deterministic).
     #[config(default = true)]
     pub check_model: bool,
+}
+
+impl MethodSettings {
+    /// The Integrated Gradients configuration these settings make (for Integrated Gradients,
+    /// and for Layer Integrated Gradients, whose baseline is in the input's space).
+    pub fn integrated_gradients(&self) -> IntegratedGradientsConfig {
+        IntegratedGradientsConfig::new()
+            .with_steps(self.steps)
+            .with_quadrature(self.quadrature)
+            .with_baseline(self.baseline.clone())
+            .with_tolerance(self.tolerance)
+            .with_max_steps(self.max_steps)
+            .with_max_rows(self.max_rows)
+            .with_memory_budget(self.memory_budget)
+            .with_check_model(self.check_model)
+    }
 }

@@ -20,6 +20,10 @@ use libtest_mimic::{Arguments, Failed, Trial};
 /// The environment variable that turns a wgpu backend that cannot run into failed tests.
 pub const REQUIRE_WGPU: &str = "EMBER_REQUIRE_WGPU";
 
+/// The environment variable that turns a missing file a suite needs (pretrained weights) into
+/// failed tests instead of ignored ones. CI sets it.
+pub const REQUIRE_FILES: &str = "EMBER_REQUIRE_WEIGHTS";
+
 /// The backends every body runs on, by the name that prefixes its tests.
 pub const BACKENDS: [&str; 3] = ["flex", "ndarray", "wgpu"];
 
@@ -34,6 +38,7 @@ pub type Opener = fn(&str) -> Result<Device, String>;
 pub struct Suite {
     backend: Vec<(&'static str, Body)>,
     plain: Vec<(&'static str, fn())>,
+    needs: Vec<(&'static str, &'static str)>,
 }
 
 impl Suite {
@@ -54,15 +59,51 @@ impl Suite {
         self
     }
 
+    /// Makes the backend bodies need the file or folder named by the environment variable
+    /// `var` (`what` says what it is and how to get it). Where it is unset or names nothing,
+    /// they show as ignored, with a note; with `EMBER_REQUIRE_WEIGHTS=1` they fail instead.
+    /// Plain tests run regardless.
+    pub fn needs(mut self, var: &'static str, what: &'static str) -> Self {
+        self.needs.push((var, what));
+        self
+    }
+
+    /// Why the backend bodies cannot run here: a needed file that is missing.
+    fn missing(&self) -> Option<String> {
+        self.needs
+            .iter()
+            .find_map(|&(var, what)| match std::env::var_os(var) {
+                None => Some(format!("{var} is not set ({what})")),
+                Some(path) if !std::path::Path::new(&path).exists() => Some(format!(
+                    "{var}={} does not exist ({what})",
+                    std::path::Path::new(&path).display()
+                )),
+                Some(_) => None,
+            })
+    }
+
     /// Parses libtest's arguments, opens the backends that selected tests need with `open`,
     /// and runs the tests.
     pub fn run(self, open: Opener) -> ExitCode {
         let args = Arguments::from_args();
         let mut opened: HashMap<&str, Result<Device, String>> = HashMap::new();
         let mut trials = Vec::new();
+        let missing = self.missing();
+        if let Some(reason) = &missing {
+            note(&if files_required() {
+                format!("{REQUIRE_FILES} is set, so these tests fail: {reason}")
+            } else {
+                format!("IGNORED: {reason} (set {REQUIRE_FILES}=1 to make that a failure)")
+            });
+        }
         for backend in BACKENDS {
             for (name, body) in &self.backend {
                 let full = format!("{backend}::{name}");
+                if let Some(reason) = missing.clone() {
+                    let trial = Trial::test(full, move || Err(Failed::from(reason.clone())));
+                    trials.push(trial.with_ignored_flag(!files_required()));
+                    continue;
+                }
                 if !selected(&args, &full) {
                     // Filtered out: listed without opening anything. Should the filter reach
                     // it after all, it opens its backend when it runs, never passes untried.
@@ -125,6 +166,22 @@ impl Suite {
 /// Whether `EMBER_REQUIRE_WGPU` asks for wgpu to run.
 pub fn required() -> bool {
     std::env::var(REQUIRE_WGPU).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Whether `EMBER_REQUIRE_WEIGHTS` asks for the files suites need to be there.
+pub fn files_required() -> bool {
+    std::env::var(REQUIRE_FILES).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The path in the environment variable `var`, for a body of a suite that [`Suite::needs`] it.
+///
+/// # Panics
+///
+/// If `var` is unset (the suite did not declare it).
+pub fn path(var: &str) -> std::path::PathBuf {
+    std::env::var_os(var)
+        .unwrap_or_else(|| panic!("{var} is not set: declare it with Suite::needs"))
+        .into()
 }
 
 /// Opens a backend, turning a panic of the backend into the reason it cannot run.

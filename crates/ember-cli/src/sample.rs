@@ -6,29 +6,49 @@ use std::path::PathBuf;
 use clap::Args;
 use ember_zoo::ZooModel;
 use ember_zoo::data::{breast_cancer_split, digits_split};
+use ember_zoo::efficientnet::IMAGE_SIZE;
+use ember_zoo::photos::load_photos;
 
 use crate::io::{self, OutDtype};
 
-/// Writes test-split samples, preprocessed and shaped for a zoo model, with their labels.
+/// Writes test-split samples, preprocessed and shaped for a zoo model, with their labels; or,
+/// for efficientnet-lite0, photos preprocessed for it, with its predicted classes.
 #[derive(Args, Debug)]
 pub struct SampleArgs {
-    /// The model whose input shape and dataset to use: mlp, cnn (digits) or tabular (breast
-    /// cancer, standardised).
+    /// The model whose input shape and dataset to use: mlp, cnn (digits), tabular (breast
+    /// cancer, standardised), or efficientnet-lite0 (photos, with `--images` and `--weights`).
     #[arg(long)]
     pub model: ZooModel,
     /// How many test samples, from the first.
     #[arg(long, default_value_t = 8)]
     pub count: usize,
-    /// The safetensors file to write (`inputs` float32, `targets` int64 labels).
+    /// Photos (PNG or JPEG) for efficientnet-lite0: each resized to 224×224 as Pillow's
+    /// bilinear resize does and normalised as `(pixel − 127) / 128`.
+    #[arg(long, num_args = 1..)]
+    pub images: Vec<PathBuf>,
+    /// EfficientNet-Lite0's weights (.pth), to write its predicted classes as `targets`.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// The safetensors file to write (`inputs` float32, `targets` int64 labels or, for photos,
+    /// the predicted classes).
     #[arg(long)]
     pub out: PathBuf,
 }
 
 /// Runs `ember sample`.
 pub fn run(args: &SampleArgs) -> Result<(), String> {
+    if args.model == ZooModel::EfficientNetLite0 {
+        return photos(args);
+    }
+    if !args.images.is_empty() {
+        return Err(format!(
+            "--images is for efficientnet-lite0; the {} model's samples come from its dataset",
+            args.model
+        ));
+    }
     let test = match args.model {
         ZooModel::Mlp | ZooModel::Cnn => digits_split().test,
-        ZooModel::Tabular => breast_cancer_split().0.test,
+        ZooModel::Tabular | ZooModel::EfficientNetLite0 => breast_cancer_split().0.test,
     };
     if args.count == 0 || args.count > test.len() {
         return Err(format!(
@@ -59,6 +79,61 @@ pub fn run(args: &SampleArgs) -> Result<(), String> {
     println!(
         "wrote {n} {} test sample(s) as `inputs` {shape:?} and their labels as `targets` to {}",
         test.name,
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// `ember sample --model efficientnet-lite0 --images ... --weights ...`: the photos as inputs,
+/// and the model's predictions as targets.
+fn photos(args: &SampleArgs) -> Result<(), String> {
+    if args.images.is_empty() {
+        return Err("efficientnet-lite0's samples are photos: give them with --images".into());
+    }
+    let device = ember::burn::tensor::Device::flex();
+    let model = crate::attribute::load_efficientnet(args.weights.as_deref(), &device)?;
+    let photos = load_photos(&args.images, IMAGE_SIZE).map_err(|e| e.to_string())?;
+    let n = photos.len();
+    let shape = vec![n, 3, IMAGE_SIZE, IMAGE_SIZE];
+    let inputs: Vec<f64> = photos
+        .iter()
+        .flat_map(|p| p.input.iter().map(|&v| f64::from(v)))
+        .collect();
+    let predictions = crate::compare::photos::predict(&model, &photos, &device)?;
+    let mut metadata = BTreeMap::new();
+    metadata.insert(
+        "images".into(),
+        photos
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    metadata.insert(
+        "preprocess".into(),
+        "RGB; Pillow-exact bilinear resize to 224x224; (pixel - 127) / 128".into(),
+    );
+    io::write_atomically(
+        &args.out,
+        &[("inputs", inputs, shape.clone())],
+        Some((
+            "targets",
+            predictions.iter().map(|p| p.class as i64).collect(),
+        )),
+        OutDtype::F32,
+        metadata,
+    )?;
+    for (photo, p) in photos.iter().zip(&predictions) {
+        println!(
+            "{}: {} {} ({:.1}%)",
+            photo.name,
+            p.class,
+            p.name,
+            100.0 * p.probability
+        );
+    }
+    println!(
+        "wrote {n} photo(s) as `inputs` {shape:?} and the predicted classes as `targets` to {}",
         args.out.display()
     );
     Ok(())

@@ -29,6 +29,20 @@ pub struct CompletenessSummary {
     /// The mean of `|delta| / |F(x) − F(x′)|` over the samples where `F(x) ≠ F(x′)`; `None`
     /// when the report has no baseline scores or every sample has `F(x) = F(x′)`.
     pub mean_relative_delta: Option<f64>,
+    /// Each sample's `delta`, in the report's order.
+    #[serde(default)]
+    pub delta: Vec<f64>,
+    /// Each sample's `|delta| / |F(x) − F(x′)|` (`None` where `F(x) = F(x′)` or the report has
+    /// no baseline scores).
+    #[serde(default)]
+    pub relative_delta: Vec<Option<f64>>,
+    /// The integration steps each sample used (adaptive Integrated Gradients chooses them per
+    /// sample), when the report says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<usize>>,
+    /// Whether each sample reached the tolerance (adaptive Integrated Gradients).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converged: Option<Vec<bool>>,
 }
 
 /// Summarises the completeness deltas of a path method's report (Integrated Gradients).
@@ -63,23 +77,28 @@ pub struct CompletenessSummary {
 pub fn completeness(report: &Report) -> Option<CompletenessSummary> {
     let delta = report.delta.as_ref().filter(|d| !d.is_empty())?;
     let abs: Vec<f64> = delta.iter().map(|d| d.abs()).collect();
-    let relative: Vec<f64> = match &report.baseline_scores {
+    let per_sample: Vec<Option<f64>> = match &report.baseline_scores {
         Some(baseline) if baseline.len() == abs.len() && report.scores.len() == abs.len() => abs
             .iter()
             .zip(report.scores.iter().zip(baseline))
-            .filter_map(|(d, (fx, fb))| {
+            .map(|(d, (fx, fb))| {
                 let change = (fx - fb).abs();
                 (change > 0.0).then(|| d / change)
             })
             .collect(),
-        _ => Vec::new(),
+        _ => vec![None; abs.len()],
     };
+    let relative: Vec<f64> = per_sample.iter().flatten().copied().collect();
     Some(CompletenessSummary {
         samples: abs.len(),
         mean_abs_delta: abs.iter().sum::<f64>() / abs.len() as f64,
         max_abs_delta: abs.iter().copied().fold(0.0, f64::max),
         mean_relative_delta: (!relative.is_empty())
             .then(|| relative.iter().sum::<f64>() / relative.len() as f64),
+        delta: delta.clone(),
+        relative_delta: per_sample,
+        steps: report.steps.clone(),
+        converged: report.converged.clone(),
     })
 }
 

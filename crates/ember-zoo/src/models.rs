@@ -22,6 +22,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 use crate::ZooError;
+use crate::efficientnet::IMAGE_SIZE;
 
 /// The zoo's models by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,19 +33,29 @@ pub enum ZooModel {
     Cnn,
     /// The breast-cancer MLP, input `[N, 30]` (standardised).
     Tabular,
+    /// EfficientNet-Lite0 (ImageNet), input `[N, 3, 224, 224]` normalised photos; its weights
+    /// are the user's (no shipped weights): see [`crate::efficientnet`].
+    EfficientNetLite0,
 }
 
 impl ZooModel {
-    /// Every zoo model.
+    /// Every zoo model with shipped weights (trained by `ember train`).
     pub const ALL: [ZooModel; 3] = [ZooModel::Mlp, ZooModel::Cnn, ZooModel::Tabular];
 
-    /// The model's name: `mlp`, `cnn` or `tabular`.
+    /// The model's name: `mlp`, `cnn`, `tabular` or `efficientnet-lite0`.
     pub fn name(self) -> &'static str {
         match self {
             ZooModel::Mlp => "mlp",
             ZooModel::Cnn => "cnn",
             ZooModel::Tabular => "tabular",
+            ZooModel::EfficientNetLite0 => "efficientnet-lite0",
         }
+    }
+
+    /// Whether ember ships weights for the model (the pretrained models' weights are the
+    /// user's file).
+    pub fn has_shipped_weights(self) -> bool {
+        self != ZooModel::EfficientNetLite0
     }
 
     /// The shape of one input sample (without the batch dimension).
@@ -53,6 +64,7 @@ impl ZooModel {
             ZooModel::Mlp => &[64],
             ZooModel::Cnn => &[1, 8, 8],
             ZooModel::Tabular => &[30],
+            ZooModel::EfficientNetLite0 => &[3, IMAGE_SIZE, IMAGE_SIZE],
         }
     }
 
@@ -61,16 +73,19 @@ impl ZooModel {
         match self {
             ZooModel::Mlp | ZooModel::Cnn => 10,
             ZooModel::Tabular => 2,
+            ZooModel::EfficientNetLite0 => crate::efficientnet::CLASSES,
         }
     }
 
     /// The layers the model can be split at for layer methods, by the PyTorch index of the
     /// module whose output is the layer: `"3"` is the output of the CNN's second ReLU (its last
     /// conv block, `[N, 32, 8, 8]`), `"0"` the first conv's output before its ReLU.
+    /// EfficientNet-Lite0's are `stem`, `blocks.0` … `blocks.15` and `features`.
     pub fn split_points(self) -> &'static [&'static str] {
         match self {
             ZooModel::Mlp | ZooModel::Cnn => &["0", "1", "2", "3"],
             ZooModel::Tabular => &["0", "1"],
+            ZooModel::EfficientNetLite0 => &crate::efficientnet::SPLIT_POINTS,
         }
     }
 
@@ -80,6 +95,9 @@ impl ZooModel {
     ///
     /// [`ZooError::Core`] with an invalid-config error naming the model's split points.
     pub fn split_point(self, name: &str) -> Result<usize, ZooError> {
+        if self == ZooModel::EfficientNetLite0 {
+            return crate::efficientnet::split_point(name);
+        }
         self.split_points()
             .iter()
             .position(|&p| p == name)
@@ -89,7 +107,7 @@ impl ZooModel {
                     value: format!("`{name}` of the {self} model"),
                     expected: match self {
                         ZooModel::Mlp | ZooModel::Cnn => "0, 1, 2 or 3 (the PyTorch index of the module whose output is the layer)",
-                        ZooModel::Tabular => "0 or 1 (the PyTorch index of the module whose output is the layer)",
+                        ZooModel::Tabular | ZooModel::EfficientNetLite0 => "0 or 1 (the PyTorch index of the module whose output is the layer)",
                     },
                 })
             })
@@ -110,6 +128,7 @@ impl FromStr for ZooModel {
             "mlp" => Ok(ZooModel::Mlp),
             "cnn" => Ok(ZooModel::Cnn),
             "tabular" => Ok(ZooModel::Tabular),
+            "efficientnet-lite0" | "efficientnet_lite0" => Ok(ZooModel::EfficientNetLite0),
             _ => Err(ZooError::UnknownModel { name: s.into() }),
         }
     }

@@ -11,12 +11,19 @@ use ember_zoo::ZooModel;
 /// Compares attribution methods on a zoo model: metrics, heatmaps and an HTML report.
 #[derive(Args, Debug)]
 pub struct CompareArgs {
-    /// The model: cnn (digits, the default), mlp (digits) or tabular (breast cancer).
+    /// The model: cnn (digits, the default), mlp (digits), tabular (breast cancer), or
+    /// efficientnet-lite0 (ImageNet, on `--images`, with `--weights`).
     #[arg(long, default_value = "cnn")]
     pub model: ZooModel,
-    /// PyTorch-named weights (.safetensors or .pt state dict); default: the shipped weights.
+    /// PyTorch-named weights (.safetensors or .pt/.pth state dict); default: the shipped
+    /// weights (efficientnet-lite0 has none: its .pth is required).
     #[arg(long)]
     pub weights: Option<PathBuf>,
+    /// Photos (PNG or JPEG) to explain with efficientnet-lite0 (each resized to 224×224 as
+    /// Pillow's bilinear resize does, and normalised as `(pixel − 127) / 128`), in place of
+    /// `--examples`; each is explained for the model's top class.
+    #[arg(long, num_args = 1..)]
+    pub images: Vec<PathBuf>,
     /// The methods, comma-separated; default: every method ember has (with grad-cam for cnn, at
     /// its last conv block). Names: saliency, saliency-abs, input-x-gradient,
     /// integrated-gradients, smoothgrad, smoothgrad-squared, vargrad, grad-cam (cnn), or a noise
@@ -42,6 +49,13 @@ pub struct CompareArgs {
     /// Integration steps (integrated gradients).
     #[arg(long, default_value_t = 50)]
     pub steps: usize,
+    /// Adaptive integrated gradients: double each example's steps until |delta| ≤ tolerance ·
+    /// |F(x) − F(x′)| (`--steps` is then not used); the steps each example used are reported.
+    #[arg(long)]
+    pub tolerance: Option<f64>,
+    /// Adaptive integrated gradients: the most steps per example.
+    #[arg(long, default_value_t = 1025)]
+    pub max_steps: usize,
     /// Noisy copies (smoothgrad, smoothgrad-squared, vargrad).
     #[arg(long, default_value_t = 50)]
     pub samples: usize,
@@ -116,8 +130,8 @@ impl CompareArgs {
     pub fn config(&self, dataset: &str) -> Result<CompareConfig, String> {
         let methods = if self.methods.is_empty() {
             let mut all = MethodSpec::ALL.to_vec();
-            // Grad-CAM for the image model, at its last conv block.
-            if self.model == ZooModel::Cnn {
+            // Grad-CAM for the image models, at their last conv block.
+            if matches!(self.model, ZooModel::Cnn | ZooModel::EfficientNetLite0) {
                 all.push(MethodSpec::Layer(ember::LayerMethod::GradCam));
             }
             all
@@ -129,6 +143,8 @@ impl CompareArgs {
             .with_settings(
                 MethodSettings::new()
                     .with_steps(self.steps)
+                    .with_tolerance(self.tolerance)
+                    .with_max_steps(self.max_steps)
                     .with_samples(self.samples)
                     .with_noise(self.noise)
                     .with_seed(self.seed)

@@ -4,6 +4,7 @@
 //! loads the zoo model and its data, draws the progress bar and prints the table.
 
 mod args;
+pub mod photos;
 mod table;
 
 use ember::burn::module::Module;
@@ -30,25 +31,22 @@ pub fn run(args: &CompareArgs) -> Result<(), String> {
         return Err("--examples must be at least 1".into());
     }
     let device = args.device.device().map_err(|e| e.to_string())?;
+    if args.model == ZooModel::EfficientNetLite0 {
+        let config = args.config("photos")?;
+        check_layer_methods(args, &config)?;
+        let (mut comparison, layout) = photos::compare(args, &config, &device)?;
+        return finish(args, &mut comparison, &layout);
+    }
+    if !args.images.is_empty() {
+        return Err(format!(
+            "--images is for efficientnet-lite0; the {} model explains its test examples \
+             (--examples)",
+            args.model
+        ));
+    }
     let (dataset, shape) = examples(args.model, args.examples)?;
     let config = args.config(dataset.name)?;
-    for method in &config.methods {
-        if let MethodSpec::Layer(layer) = method {
-            if *layer != LayerMethod::GradCam {
-                return Err(format!(
-                    "{} cannot be compared: its map is of a layer, not of the input (grad-cam's \
-                     is upsampled to the input)",
-                    layer.name()
-                ));
-            }
-            if args.model != ZooModel::Cnn {
-                return Err(format!(
-                    "grad-cam needs an image model with a conv layer (cnn), not {}",
-                    args.model
-                ));
-            }
-        }
-    }
+    check_layer_methods(args, &config)?;
     let zoo = Zoo {
         args,
         config: &config,
@@ -77,23 +75,33 @@ pub fn run(args: &CompareArgs) -> Result<(), String> {
             load_model(args.model, weights, &device, Tabular::new, shipped::tabular)?,
             |m: &Tabular| ember::eval(m, Tabular::forward),
         ),
+        ZooModel::EfficientNetLite0 => unreachable!("photos are compared above"),
     }?;
     // The zoo's examples are the first of the test split, with their labels; the replacement
     // reads as it was given.
     for (example, &label) in comparison.results.examples.iter_mut().zip(&dataset.labels) {
         example.label = Some(label);
     }
-    comparison.results.settings.replacement = args.replacement.clone();
     let layout = match args.model {
         ZooModel::Mlp | ZooModel::Cnn => ReportLayout::Image {
             height: 8,
             width: 8,
         },
-        ZooModel::Tabular => ReportLayout::Features {
+        _ => ReportLayout::Features {
             names: dataset.feature_names.clone(),
         },
     };
-    write_report(&mut comparison, &layout, &args.out).map_err(|e| e.to_string())?;
+    finish(args, &mut comparison, &layout)
+}
+
+/// Writes the report and prints the table (or the JSON).
+fn finish(
+    args: &CompareArgs,
+    comparison: &mut Comparison,
+    layout: &ReportLayout,
+) -> Result<(), String> {
+    comparison.results.settings.replacement = args.replacement.clone();
+    write_report(comparison, layout, &args.out).map_err(|e| e.to_string())?;
     if args.json {
         let json = serde_json::to_string_pretty(&comparison.results).map_err(|e| e.to_string())?;
         println!("{json}");
@@ -104,11 +112,35 @@ pub fn run(args: &CompareArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// Layer methods in a comparison: only Grad-CAM (its map is upsampled to the input), and only
+/// on the image models.
+fn check_layer_methods(args: &CompareArgs, config: &CompareConfig) -> Result<(), String> {
+    for method in &config.methods {
+        if let MethodSpec::Layer(layer) = method {
+            if *layer != LayerMethod::GradCam {
+                return Err(format!(
+                    "{} cannot be compared: its map is of a layer, not of the input (grad-cam's \
+                     is upsampled to the input)",
+                    layer.name()
+                ));
+            }
+            if !matches!(args.model, ZooModel::Cnn | ZooModel::EfficientNetLite0) {
+                return Err(format!(
+                    "grad-cam needs an image model with a conv layer (cnn, efficientnet-lite0), \
+                     not {}",
+                    args.model
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The first `n` test examples of the model's dataset and the input shape `[n, ...]`.
 fn examples(model: ZooModel, n: usize) -> Result<(Dataset, Vec<usize>), String> {
     let test = match model {
         ZooModel::Mlp | ZooModel::Cnn => digits_split().test,
-        ZooModel::Tabular => breast_cancer_split().0.test,
+        _ => breast_cancer_split().0.test,
     };
     if n > test.len() {
         return Err(format!(
@@ -154,29 +186,36 @@ impl Zoo<'_> {
             .with_labels(self.args.model.layers_top_down().iter().copied())
             .map_err(|e| e.to_string())?
             .with_seed(self.args.seed);
-        let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:32} {pos}/{len} {msg}",
-            )
-            .expect("a valid template"),
-        );
-        let mut progress = |p: Progress| {
-            bar.set_length(p.total as u64);
-            bar.set_position(p.done as u64);
-            bar.set_message(p.stage);
-        };
-        let comparison = self
-            .config
-            .run(
-                &trained,
-                input,
-                ember::Target::Predicted,
-                &cascade,
-                &mut progress,
-            )
-            .map_err(|e| e.to_string());
-        bar.finish_and_clear();
-        comparison
+        run_with_progress(self.config, &trained, input, &cascade)
     }
+}
+
+/// Runs the comparison with a progress bar on the terminal.
+pub(crate) fn run_with_progress<const D: usize>(
+    config: &CompareConfig,
+    model: &impl Model<D>,
+    input: Tensor<D>,
+    cascade: &impl ember_metrics::compare::RandomisedModels<D>,
+) -> Result<Comparison, String> {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:32} {pos}/{len} {msg}")
+            .expect("a valid template"),
+    );
+    let mut progress = |p: Progress| {
+        bar.set_length(p.total as u64);
+        bar.set_position(p.done as u64);
+        bar.set_message(p.stage);
+    };
+    let comparison = config
+        .run(
+            model,
+            input,
+            ember::Target::Predicted,
+            cascade,
+            &mut progress,
+        )
+        .map_err(|e| e.to_string());
+    bar.finish_and_clear();
+    comparison
 }

@@ -51,6 +51,37 @@ pub fn print_table(results: &Results) {
             s.sanity_features
         );
     }
+    for method in &results.methods {
+        let Some(c) = &method.completeness else {
+            continue;
+        };
+        println!(
+            "\n{} per example: steps, delta, |delta| / |F(x) − F(x′)|:",
+            method.method
+        );
+        for (i, example) in results.examples.iter().enumerate() {
+            let steps = c
+                .steps
+                .as_ref()
+                .and_then(|s| s.get(i))
+                .map_or("—".into(), usize::to_string);
+            let converged = match c.converged.as_ref().and_then(|v| v.get(i)) {
+                Some(false) => " (did not reach the tolerance)",
+                _ => "",
+            };
+            let delta = c.delta.get(i).map_or("—".into(), |&d| format!("{d:+.3e}"));
+            let relative = c
+                .relative_delta
+                .get(i)
+                .copied()
+                .flatten()
+                .map_or("—".into(), |r| format!("{r:.3e}"));
+            println!(
+                "  {:<40} {steps:>5}  {delta:>11}  {relative:>9}{converged}",
+                example.caption()
+            );
+        }
+    }
     let agreement = &results.rank_agreement;
     println!("\nrank agreement (mean Spearman over examples):");
     for (name, row) in agreement.methods.iter().zip(&agreement.matrix) {

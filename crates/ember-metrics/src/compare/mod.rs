@@ -313,6 +313,8 @@ impl CompareConfig {
                 rows_per_pass: kernel.rows_per_pass(&device, features),
                 sanity_features: self.sanity_features.name().into(),
                 method_seed: s.seed,
+                tolerance: s.tolerance,
+                max_steps: s.tolerance.map(|_| s.max_steps),
             },
             examples: (0..shape[0])
                 .map(|i| ExampleInfo {
@@ -320,6 +322,9 @@ impl CompareConfig {
                     label: None,
                     predicted: targets[i],
                     score: scores[i],
+                    name: None,
+                    class_name: None,
+                    probability: None,
                 })
                 .collect(),
             methods: results,

@@ -99,6 +99,49 @@ pub(super) fn agreement_table(results: &Results) -> Table {
     }
 }
 
+/// Each path method's completeness per example: its steps (chosen per example in adaptive
+/// mode), `delta` and `|delta| / |F(x) − F(x′)|`; `None` when no method reports a delta.
+pub(super) fn completeness_table(results: &Results) -> Option<Table> {
+    let mut rows = Vec::new();
+    for method in &results.methods {
+        let Some(c) = &method.completeness else {
+            continue;
+        };
+        for (i, example) in results.examples.iter().enumerate() {
+            let steps = c.steps.as_ref().and_then(|s| s.get(i)).map(|&s| s as f64);
+            let converged = c
+                .converged
+                .as_ref()
+                .and_then(|v| v.get(i))
+                .map(|&ok| if ok { 1.0 } else { 0.0 });
+            rows.push((
+                format!("{} · {}", method.method, example.caption()),
+                vec![
+                    steps,
+                    converged,
+                    c.delta.get(i).copied(),
+                    c.relative_delta.get(i).copied().flatten(),
+                ],
+            ));
+        }
+    }
+    (!rows.is_empty()).then(|| Table {
+        title: "Completeness per example".into(),
+        id: "completeness".into(),
+        caption: "Path methods: the integration steps each example used, whether it reached \
+                  the tolerance (1, adaptive mode only), delta = Σ attributions − (F(x) − \
+                  F(x′)), and |delta| / |F(x) − F(x′)|."
+            .into(),
+        columns: vec![
+            "steps".into(),
+            "converged".into(),
+            "delta".into(),
+            "|δ|/|ΔF|".into(),
+        ],
+        rows,
+    })
+}
+
 /// The page's subtitle, settings and versions.
 pub(super) fn describe(results: &Results, page: &mut Page) {
     let s = &results.settings;
@@ -112,7 +155,16 @@ pub(super) fn describe(results: &Results, page: &mut Page) {
         ("examples".into(), s.examples.to_string()),
         ("device".into(), s.device.clone()),
         ("seed".into(), s.seed.to_string()),
-        ("integration steps".into(), s.steps.to_string()),
+        (
+            "integration steps".into(),
+            match s.tolerance {
+                Some(t) => format!(
+                    "adaptive: until |δ|/|ΔF| ≤ {t}, at most {}",
+                    s.max_steps.unwrap_or_default()
+                ),
+                None => s.steps.to_string(),
+            },
+        ),
         ("noisy copies".into(), s.samples.to_string()),
         ("noise level (relative)".into(), s.noise.to_string()),
         ("max-sensitivity radius".into(), s.radius.to_string()),

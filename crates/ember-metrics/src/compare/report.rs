@@ -6,7 +6,7 @@ use ember_viz::report::{Figure, ImageGrid, ImageRef, Page};
 use ember_viz::{HeatmapOptions, MapKind, RgbImage, VizError};
 
 use super::Comparison;
-use super::page::{agreement_table, curve_plots, describe, metric_table};
+use super::page::{agreement_table, completeness_table, curve_plots, describe, metric_table};
 
 /// How the report draws an example's features.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +96,10 @@ pub fn write_report(
         metrics: metric_table(&comparison.results),
         figures: Vec::new(),
         plots: Vec::new(),
-        tables: vec![agreement_table(&comparison.results)],
+        tables: completeness_table(&comparison.results)
+            .into_iter()
+            .chain([agreement_table(&comparison.results)])
+            .collect(),
         grids: Vec::new(),
         notes: Vec::new(),
     };
@@ -143,6 +146,9 @@ fn pixels(values: &[f64], i: usize, pixels: usize, channels: usize, mean: bool) 
 
 fn example_label(c: &Comparison, i: usize) -> String {
     let e = &c.results.examples[i];
+    if e.name.is_some() || e.class_name.is_some() {
+        return e.caption();
+    }
     match e.label {
         Some(label) => format!("{label}→{}", e.predicted),
         None => format!("→{}", e.predicted),
@@ -223,8 +229,7 @@ fn draw_images(
                     .iter()
                     .map(|cell| ember_viz::png_bytes(cell).map(ImageRef::InlinePng))
                     .collect::<Result<Vec<_>, _>>()?;
-                let label = e.label.map(|l| format!("{l} ")).unwrap_or_default();
-                Ok((format!("#{} {label}→ {}", e.index, e.predicted), images))
+                Ok((e.caption(), images))
             })
             .collect::<Result<Vec<_>, VizError>>()?,
     });

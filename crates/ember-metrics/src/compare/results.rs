@@ -50,6 +50,38 @@ pub struct ExampleInfo {
     pub predicted: usize,
     /// The model's output for the explained class.
     pub score: f64,
+    /// The example's name (a photo's file name), when the caller gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The explained class's name (an ImageNet category), when the caller gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_name: Option<String>,
+    /// The model's probability for the explained class (softmax of its logits), when the
+    /// caller gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
+}
+
+impl ExampleInfo {
+    /// A short caption: `#index name label → class name (probability)`, with the parts the
+    /// caller gave.
+    pub fn caption(&self) -> String {
+        let mut text = format!("#{}", self.index);
+        if let Some(name) = &self.name {
+            text.push_str(&format!(" {name}"));
+        }
+        if let Some(label) = self.label {
+            text.push_str(&format!(" {label}"));
+        }
+        text.push_str(&format!(" → {}", self.predicted));
+        if let Some(class) = &self.class_name {
+            text.push_str(&format!(" {class}"));
+        }
+        if let Some(p) = self.probability {
+            text.push_str(&format!(" ({:.0}%)", 100.0 * p));
+        }
+        text
+    }
 }
 
 /// Mean Spearman rank correlation between every pair of methods.
@@ -142,6 +174,13 @@ pub struct Settings {
     pub sanity_features: String,
     /// The seed of the methods' noise.
     pub method_seed: u64,
+    /// Adaptive Integrated Gradients: the tolerance on `|delta| / |F(x) − F(x′)|` (then
+    /// `steps` is not used), or `None` for a fixed number of steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
+    /// Adaptive Integrated Gradients: the most steps per example.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_steps: Option<usize>,
 }
 
 /// Which way of a metric is better, for highlighting.

@@ -38,6 +38,7 @@ pub type Opener = fn(&str) -> Result<Device, String>;
 pub struct Suite {
     backend: Vec<(&'static str, Body)>,
     plain: Vec<(&'static str, fn())>,
+    plain_needing: Vec<(&'static str, fn())>,
     needs: Vec<(&'static str, &'static str)>,
 }
 
@@ -59,7 +60,14 @@ impl Suite {
         self
     }
 
-    /// Makes the backend bodies need the file or folder named by the environment variable
+    /// Adds a test that runs once, on no particular backend, and needs the files of
+    /// [`needs`](Self::needs) like the backend bodies.
+    pub fn plain_needing(mut self, name: &'static str, body: fn()) -> Self {
+        self.plain_needing.push((name, body));
+        self
+    }
+
+    /// Makes the backend bodies (and the [`plain_needing`](Self::plain_needing) tests) need the file or folder named by the environment variable
     /// `var` (`what` says what it is and how to get it). Where it is unset or names nothing,
     /// they show as ignored, with a note; with `EMBER_REQUIRE_WEIGHTS=1` they fail instead.
     /// Plain tests run regardless.
@@ -152,6 +160,16 @@ impl Suite {
                     .with_ignored_flag(true),
                 });
             }
+        }
+        for (name, body) in self.plain_needing {
+            trials.push(match missing.clone() {
+                Some(reason) => Trial::test(name, move || Err(Failed::from(reason.clone())))
+                    .with_ignored_flag(!files_required()),
+                None => Trial::test(name, move || {
+                    body();
+                    Ok(())
+                }),
+            });
         }
         for (name, body) in self.plain {
             trials.push(Trial::test(name, move || {

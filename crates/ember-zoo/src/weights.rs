@@ -58,7 +58,7 @@ pub enum Renaming {
 
 impl Renaming {
     /// The regex pattern and replacement from a PyTorch key to a Burn path.
-    fn from_pytorch(self) -> (&'static str, &'static str) {
+    fn pattern(self) -> (&'static str, &'static str) {
         match self {
             Renaming::LayerIndices => FROM_PYTORCH,
             Renaming::StripUnderscores => STRIP_UNDERSCORES,
@@ -149,7 +149,7 @@ pub fn load_renamed<M: Module>(
             // (0, 2, 4) as they are, since the zoo's field names carry them.
             let mut store = PytorchStore::from_file(path)
                 .map_indices_contiguous(false)
-                .with_key_remapping(renaming.from_pytorch().0, renaming.from_pytorch().1)
+                .with_key_remapping(renaming.pattern().0, renaming.pattern().1)
                 .allow_partial(true)
                 .validate(false);
             model
@@ -187,7 +187,7 @@ pub fn load_safetensors_bytes<M: Module>(
 
 /// A safetensors store that reads PyTorch's names and layout, reporting every problem.
 fn from_pytorch(store: SafetensorsStore, renaming: Renaming) -> SafetensorsStore {
-    let (pattern, replacement) = renaming.from_pytorch();
+    let (pattern, replacement) = renaming.pattern();
     store
         .with_from_adapter(PyTorchToBurnAdapter)
         .with_key_remapping(pattern, replacement)

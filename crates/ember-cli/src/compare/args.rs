@@ -46,9 +46,10 @@ pub struct CompareArgs {
     /// Print `results.json` to stdout instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Integration steps (integrated gradients).
-    #[arg(long, default_value_t = 50)]
-    pub steps: usize,
+    /// Integration steps (integrated gradients); default 50, and 64 for efficientnet-lite0
+    /// (chosen from its measured deltas: docs/src/efficientnet.md).
+    #[arg(long)]
+    pub steps: Option<usize>,
     /// Adaptive integrated gradients: double each example's steps until |delta| ≤ tolerance ·
     /// |F(x) − F(x′)| (`--steps` is then not used); the steps each example used are reported.
     #[arg(long)]
@@ -56,18 +57,20 @@ pub struct CompareArgs {
     /// Adaptive integrated gradients: the most steps per example.
     #[arg(long, default_value_t = 1025)]
     pub max_steps: usize,
-    /// Noisy copies (smoothgrad, smoothgrad-squared, vargrad).
-    #[arg(long, default_value_t = 50)]
-    pub samples: usize,
+    /// Noisy copies (smoothgrad, smoothgrad-squared, vargrad); default 50, and 16 for
+    /// efficientnet-lite0.
+    #[arg(long)]
+    pub samples: Option<usize>,
     /// Relative noise level (smoothgrad): σ = noise · (max − min) of each input.
     #[arg(long, default_value_t = 0.15)]
     pub noise: f64,
     /// Max-sensitivity: the L∞ radius of the input perturbations, in input units.
     #[arg(long, default_value_t = 0.1)]
     pub radius: f64,
-    /// Max-sensitivity: perturbations per example.
-    #[arg(long, default_value_t = 10)]
-    pub perturbations: usize,
+    /// Max-sensitivity: perturbations per example; default 10, and 3 for efficientnet-lite0
+    /// (each one re-runs every method on every photo).
+    #[arg(long)]
+    pub perturbations: Option<usize>,
     /// Deletion/insertion: points of each curve, fractions evenly spaced over [0, 1].
     #[arg(long, default_value_t = 16)]
     pub curve_steps: usize,
@@ -122,6 +125,27 @@ pub fn parse_replacement(text: &str) -> Result<Replacement, String> {
 }
 
 impl CompareArgs {
+    /// Whether the model is a real-size one, whose defaults are smaller.
+    fn large(&self) -> bool {
+        self.model == ZooModel::EfficientNetLite0
+    }
+
+    /// `--steps`, or the model's default.
+    pub fn steps(&self) -> usize {
+        self.steps.unwrap_or(if self.large() { 64 } else { 50 })
+    }
+
+    /// `--samples`, or the model's default.
+    pub fn samples(&self) -> usize {
+        self.samples.unwrap_or(if self.large() { 16 } else { 50 })
+    }
+
+    /// `--perturbations`, or the model's default.
+    pub fn perturbations(&self) -> usize {
+        self.perturbations
+            .unwrap_or(if self.large() { 3 } else { 10 })
+    }
+
     /// The library's configuration for these arguments.
     ///
     /// # Errors
@@ -142,10 +166,10 @@ impl CompareArgs {
             .with_methods(methods)
             .with_settings(
                 MethodSettings::new()
-                    .with_steps(self.steps)
+                    .with_steps(self.steps())
                     .with_tolerance(self.tolerance)
                     .with_max_steps(self.max_steps)
-                    .with_samples(self.samples)
+                    .with_samples(self.samples())
                     .with_noise(self.noise)
                     .with_seed(self.seed)
                     .with_max_rows(self.max_rows)
@@ -154,7 +178,7 @@ impl CompareArgs {
             .with_curve_steps(self.curve_steps)
             .with_replacement(parse_replacement(&self.replacement)?)
             .with_radius(self.radius)
-            .with_perturbations(self.perturbations)
+            .with_perturbations(self.perturbations())
             .with_sanity_threshold(self.sanity_threshold)
             .with_sanity_features(match self.sanity_features {
                 SanityFeaturesArg::All => SanityFeatures::All,

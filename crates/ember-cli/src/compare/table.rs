@@ -6,7 +6,7 @@ use ember_metrics::compare::{COLUMNS, Direction, Results};
 pub fn print_table(results: &Results) {
     let s = &results.settings;
     println!(
-        "ember compare: {} on {} {} test examples, {} (seed {})\n",
+        "ember compare: {} on {} examples of {}, {} (seed {})\n",
         s.model, s.examples, s.dataset, s.device, s.seed
     );
     let name_width = results
@@ -59,6 +59,12 @@ pub fn print_table(results: &Results) {
             "\n{} per example: steps, delta, |delta| / |F(x) − F(x′)|:",
             method.method
         );
+        let width = results
+            .examples
+            .iter()
+            .map(|e| e.caption().chars().count())
+            .max()
+            .unwrap_or(0);
         for (i, example) in results.examples.iter().enumerate() {
             let steps = c
                 .steps
@@ -77,7 +83,7 @@ pub fn print_table(results: &Results) {
                 .flatten()
                 .map_or("—".into(), |r| format!("{r:.3e}"));
             println!(
-                "  {:<40} {steps:>5}  {delta:>11}  {relative:>9}{converged}",
+                "  {:<width$} {steps:>5}  {delta:>11}  {relative:>9}{converged}",
                 example.caption()
             );
         }

@@ -146,7 +146,7 @@ pub(super) fn completeness_table(results: &Results) -> Option<Table> {
 pub(super) fn describe(results: &Results, page: &mut Page) {
     let s = &results.settings;
     page.subtitle = format!(
-        "{} on {} {} examples, {}",
+        "{} on {} examples of {}, {}",
         s.model, s.examples, s.dataset, s.device
     );
     page.settings = vec![

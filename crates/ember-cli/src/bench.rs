@@ -10,12 +10,12 @@ use ember::backend::{Backend, Precision};
 use ember::burn::tensor::{Device, Tensor, TensorData};
 use ember::kernel::bench::raw_forward_backward;
 use ember::prelude::*;
-use ember::{BaseMethod, GradientKernel, MethodSettings, MethodSpec};
+use ember::{BaseMethod, GradientKernel, MethodSettings, MethodSpec, WithLayer, eval_split};
 use ember_zoo::data::{breast_cancer_split, digits_split};
-use ember_zoo::efficientnet::IMAGE_SIZE;
+use ember_zoo::efficientnet::{FEATURES_POINT, IMAGE_SIZE};
 use ember_zoo::photos::load_photos;
 use ember_zoo::shipped;
-use ember_zoo::{Cnn, Mlp, Tabular, ZooModel};
+use ember_zoo::{Cnn, EfficientNetLite0, Mlp, Tabular, ZooModel};
 
 use crate::attribute::{load_efficientnet, load_model};
 use serde::Serialize;
@@ -143,9 +143,17 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             let model = load_model(args.model, weights, &device, Mlp::new, shipped::mlp)?;
             measure(args, &device, &|x: Tensor<2>| model.forward(x))
         }
+        // The image models name their Grad-CAM layer (the CNN's last conv block, the
+        // EfficientNet's `features`).
         ZooModel::Cnn => {
             let model = load_model(args.model, weights, &device, Cnn::new, shipped::cnn)?;
-            measure(args, &device, &|x: Tensor<4>| model.forward(x))
+            let point = crate::compare::GRAD_CAM_LAYER;
+            let split = WithLayer::new(eval_split(
+                &model,
+                move |m: &Cnn, x| m.head(x, point),
+                move |m: &Cnn, h| m.tail(h, point),
+            ));
+            measure(args, &device, &split)
         }
         ZooModel::Tabular => {
             let model = load_model(args.model, weights, &device, Tabular::new, shipped::tabular)?;
@@ -153,7 +161,12 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         }
         ZooModel::EfficientNetLite0 => {
             let model = load_efficientnet(args.weights.as_deref(), &device)?;
-            measure(args, &device, &|x: Tensor<4>| model.forward(x))
+            let split = WithLayer::new(eval_split(
+                &model,
+                |m: &EfficientNetLite0, x| m.head(x, FEATURES_POINT),
+                |m: &EfficientNetLite0, h| m.tail(h, FEATURES_POINT),
+            ));
+            measure(args, &device, &split)
         }
     }?;
     let json = serde_json::to_string(&result).map_err(|e| e.to_string())?;
@@ -190,10 +203,10 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
 
 /// The test samples of the model's dataset (or `--images`, preprocessed, with the model's
 /// predictions as labels), repeated to `batch`, and their labels.
-fn inputs<const D: usize>(
+fn inputs<const D: usize, M: Model<D> + ?Sized>(
     args: &BenchArgs,
     device: &Device,
-    model: &dyn Fn(Tensor<D>) -> Tensor<2>,
+    model: &M,
 ) -> Result<(Tensor<D>, Vec<usize>), String> {
     let (model_name, batch) = (args.model, args.batch);
     let (inputs, test_labels, features): (Vec<f64>, Vec<usize>, usize) = match model_name {
@@ -219,7 +232,8 @@ fn inputs<const D: usize>(
             shape[0] = photos.len();
             shape[1..].copy_from_slice(model_name.sample_shape());
             let x = Tensor::<D>::from_data(TensorData::new(inputs.clone(), shape), device);
-            let predicted = model(x).argmax(1);
+            let rows = RowSamples::identity(photos.len());
+            let predicted = model.forward_rows(x, &rows).argmax(1);
             let labels = ember::validate::read_f64(predicted.float())
                 .map_err(|e| e.to_string())?
                 .into_iter()
@@ -246,12 +260,12 @@ fn inputs<const D: usize>(
     ))
 }
 
-fn measure<const D: usize>(
+fn measure<const D: usize, M: Model<D> + ?Sized>(
     args: &BenchArgs,
     device: &Device,
-    model: &dyn Fn(Tensor<D>) -> Tensor<2>,
+    model: &M,
 ) -> Result<BenchResult, String> {
-    let (x, labels) = inputs::<D>(args, device, model)?;
+    let (x, labels) = inputs::<D, M>(args, device, model)?;
     let err = |e: Error| e.to_string();
     let spec = resolve_method(args.method, None, args.inner)?;
     let budget = args.memory_budget;

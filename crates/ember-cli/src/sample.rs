@@ -19,9 +19,10 @@ pub struct SampleArgs {
     /// cancer, standardised), or efficientnet-lite0 (photos, with `--images` and `--weights`).
     #[arg(long)]
     pub model: ZooModel,
-    /// How many test samples, from the first.
-    #[arg(long, default_value_t = 8)]
-    pub count: usize,
+    /// How many test samples, from the first; default 8. Not for efficientnet-lite0, whose
+    /// samples are `--images`.
+    #[arg(long)]
+    pub count: Option<usize>,
     /// Photos (PNG or JPEG) for efficientnet-lite0: each resized to 224×224 as Pillow's
     /// bilinear resize does and normalised as `(pixel − 127) / 128`.
     #[arg(long, num_args = 1..)]
@@ -38,8 +39,16 @@ pub struct SampleArgs {
 /// Runs `ember sample`.
 pub fn run(args: &SampleArgs) -> Result<(), String> {
     if args.model == ZooModel::EfficientNetLite0 {
+        if args.count.is_some() {
+            return Err(
+                "--count is for the zoo's test sets; efficientnet-lite0's samples are \
+                        the photos of --images"
+                    .into(),
+            );
+        }
         return photos(args);
     }
+    let count = args.count.unwrap_or(8);
     if !args.images.is_empty() {
         return Err(format!(
             "--images is for efficientnet-lite0; the {} model's samples come from its dataset",
@@ -50,15 +59,15 @@ pub fn run(args: &SampleArgs) -> Result<(), String> {
         ZooModel::Mlp | ZooModel::Cnn => digits_split().test,
         ZooModel::Tabular | ZooModel::EfficientNetLite0 => breast_cancer_split().0.test,
     };
-    if args.count == 0 || args.count > test.len() {
+    if count == 0 || count > test.len() {
         return Err(format!(
             "--count {} is out of range: the {} test split has {} samples",
-            args.count,
+            count,
             test.name,
             test.len()
         ));
     }
-    let n = args.count;
+    let n = count;
     let mut shape = vec![n];
     shape.extend_from_slice(args.model.sample_shape());
     let inputs: Vec<f64> = test.inputs[..n * test.features()]

@@ -52,12 +52,6 @@ impl ZooModel {
         }
     }
 
-    /// Whether ember ships weights for the model (the pretrained models' weights are the
-    /// user's file).
-    pub fn has_shipped_weights(self) -> bool {
-        self != ZooModel::EfficientNetLite0
-    }
-
     /// The shape of one input sample (without the batch dimension).
     pub fn sample_shape(self) -> &'static [usize] {
         match self {
@@ -107,7 +101,8 @@ impl ZooModel {
                     value: format!("`{name}` of the {self} model"),
                     expected: match self {
                         ZooModel::Mlp | ZooModel::Cnn => "0, 1, 2 or 3 (the PyTorch index of the module whose output is the layer)",
-                        ZooModel::Tabular | ZooModel::EfficientNetLite0 => "0 or 1 (the PyTorch index of the module whose output is the layer)",
+                        ZooModel::Tabular => "0 or 1 (the PyTorch index of the module whose output is the layer)",
+                        ZooModel::EfficientNetLite0 => "stem, blocks.0 … blocks.15, or features",
                     },
                 })
             })

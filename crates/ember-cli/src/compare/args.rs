@@ -31,9 +31,10 @@ pub struct CompareArgs {
     /// ig, ixg, Captum's names.
     #[arg(long, value_delimiter = ',', value_parser = parse_method)]
     pub methods: Vec<MethodSpec>,
-    /// How many test examples to explain (the first of the test split).
-    #[arg(long, default_value_t = 16)]
-    pub examples: usize,
+    /// How many test examples to explain (the first of the test split); default 16. Not for
+    /// efficientnet-lite0, which explains `--images`.
+    #[arg(long)]
+    pub examples: Option<usize>,
     /// The backend: flex, ndarray, wgpu (any GPU), or vulkan.
     #[arg(long, default_value = "flex")]
     pub device: Backend,

@@ -27,11 +27,18 @@ pub const GRAD_CAM_LAYER: usize = 3;
 
 /// Runs `ember compare`.
 pub fn run(args: &CompareArgs) -> Result<(), String> {
-    if args.examples == 0 {
+    if args.examples == Some(0) {
         return Err("--examples must be at least 1".into());
     }
     let device = args.device.device().map_err(|e| e.to_string())?;
     if args.model == ZooModel::EfficientNetLite0 {
+        if args.examples.is_some() {
+            return Err(
+                "--examples is for the zoo's test sets; efficientnet-lite0 explains the photos \
+                 of --images"
+                    .into(),
+            );
+        }
         let config = args.config("photos")?;
         check_layer_methods(args, &config)?;
         let (mut comparison, layout) = photos::compare(args, &config, &device)?;
@@ -44,7 +51,7 @@ pub fn run(args: &CompareArgs) -> Result<(), String> {
             args.model
         ));
     }
-    let (dataset, shape) = examples(args.model, args.examples)?;
+    let (dataset, shape) = examples(args.model, args.examples.unwrap_or(16))?;
     let config = args.config(dataset.name)?;
     check_layer_methods(args, &config)?;
     let zoo = Zoo {
@@ -87,7 +94,7 @@ pub fn run(args: &CompareArgs) -> Result<(), String> {
             height: 8,
             width: 8,
         },
-        _ => ReportLayout::Features {
+        ZooModel::Tabular | ZooModel::EfficientNetLite0 => ReportLayout::Features {
             names: dataset.feature_names.clone(),
         },
     };

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 use ember_zoo::ZooModel;
 use ember_zoo::data::{breast_cancer_split, digits_split};
-use ember_zoo::efficientnet::IMAGE_SIZE;
-use ember_zoo::photos::load_photos;
+use ember_zoo::efficientnet::{self, IMAGE_SIZE};
+use ember_zoo::photos::{batch, load_photos};
 
 use crate::io::{self, OutDtype};
 
@@ -108,7 +108,8 @@ fn photos(args: &SampleArgs) -> Result<(), String> {
         .iter()
         .flat_map(|p| p.input.iter().map(|&v| f64::from(v)))
         .collect();
-    let predictions = crate::compare::photos::predict(&model, &photos, &device)?;
+    let predictions =
+        efficientnet::predict(&model, batch(&photos, &device)).map_err(|e| e.to_string())?;
     let mut metadata = BTreeMap::new();
     metadata.insert(
         "images".into(),

@@ -321,6 +321,41 @@ pub fn load(path: &Path, device: &Device) -> Result<EfficientNetLite0, ZooError>
     Ok(model.valid())
 }
 
+/// The model's top ImageNet class for an input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// The class index.
+    pub class: usize,
+    /// Its name ([`crate::imagenet::class_name`]).
+    pub name: &'static str,
+    /// Its softmax probability.
+    pub probability: f64,
+}
+
+/// The top class of each row of `input` (`[N, 3, 224, 224]`, normalised), with its name and
+/// softmax probability.
+///
+/// # Errors
+///
+/// [`ZooError::Core`] if the logits cannot be read back or are not finite.
+pub fn predict(model: &EfficientNetLite0, input: Tensor<4>) -> Result<Vec<Prediction>, ZooError> {
+    let probabilities = burn::tensor::activation::softmax(model.forward(input), 1);
+    let values = ember_core::validate::read_f64(probabilities)?;
+    Ok(values
+        .chunks_exact(CLASSES)
+        .map(|row| {
+            let class = (0..row.len())
+                .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+                .unwrap_or(0);
+            Prediction {
+                class,
+                name: crate::imagenet::class_name(class).unwrap_or("?"),
+                probability: row[class],
+            }
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

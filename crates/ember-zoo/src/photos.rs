@@ -9,6 +9,8 @@
 
 use std::path::Path;
 
+use burn::tensor::{Device, Tensor, TensorData};
+
 use crate::ZooError;
 
 /// An 8-bit RGB image, row-major, three bytes per pixel (`[H, W, 3]`).
@@ -246,6 +248,30 @@ pub fn load_photos(paths: &[impl AsRef<Path>], size: usize) -> Result<Vec<Photo>
             })
         })
         .collect()
+}
+
+/// The photos' normalised inputs as one `[N, 3, H, W]` tensor on `device`.
+///
+/// # Panics
+///
+/// If the photos are not all of one size, or there are none.
+pub fn batch(photos: &[Photo], device: &Device) -> Tensor<4> {
+    let first = &photos.first().expect("at least one photo").image;
+    let (height, width) = (first.height, first.width);
+    assert!(
+        photos
+            .iter()
+            .all(|p| p.image.height == height && p.image.width == width),
+        "photos of one size"
+    );
+    let values: Vec<f32> = photos
+        .iter()
+        .flat_map(|p| p.input.iter().copied())
+        .collect();
+    Tensor::from_data(
+        TensorData::new(values, [photos.len(), 3, height, width]),
+        device,
+    )
 }
 
 #[cfg(test)]

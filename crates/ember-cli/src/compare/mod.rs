@@ -4,7 +4,7 @@
 //! loads the zoo model and its data, draws the progress bar and prints the table.
 
 mod args;
-pub mod photos;
+mod photos;
 mod table;
 
 use ember::burn::module::Module;

@@ -41,7 +41,8 @@ pub trait RandomisedModels<const D: usize> {
 pub struct ModuleCascade<M, W> {
     module: M,
     wrap: W,
-    paths: Vec<String>,
+    /// The layer paths each step re-initialises (one each, unless grouped).
+    steps: Vec<Vec<String>>,
     labels: Vec<String>,
     seed: u64,
 }
@@ -58,7 +59,7 @@ impl<M: Module, W> ModuleCascade<M, W> {
             module,
             wrap,
             labels: paths.clone(),
-            paths,
+            steps: paths.into_iter().map(|p| vec![p]).collect(),
             seed: 0,
         }
     }
@@ -66,9 +67,54 @@ impl<M: Module, W> ModuleCascade<M, W> {
     /// Randomises these layers, in this order (paths as [`reinit::layers_top_down`] names
     /// them), labelled by their paths.
     pub fn with_layers<S: Into<String>>(mut self, paths: impl IntoIterator<Item = S>) -> Self {
-        self.paths = paths.into_iter().map(Into::into).collect();
-        self.labels = self.paths.clone();
+        let paths: Vec<String> = paths.into_iter().map(Into::into).collect();
+        self.labels = paths.clone();
+        self.steps = paths.into_iter().map(|p| vec![p]).collect();
         self
+    }
+
+    /// Randomises groups of layers, one group per step, in this order: each group is a label
+    /// and module paths (`blocks.15`, `fc`), and re-initialises every layer at or under them
+    /// (in [`reinit::layers_top_down`]'s order), so that a deep network's cascade can step
+    /// through its stages rather than through each of its layers.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for a group whose paths hold no layer.
+    pub fn with_groups<L: Into<String>, S: AsRef<str>>(
+        mut self,
+        groups: impl IntoIterator<Item = (L, Vec<S>)>,
+    ) -> Result<Self> {
+        let layers: Vec<String> = reinit::layers_top_down(&self.module)
+            .into_iter()
+            .map(|Layer { path, .. }| path)
+            .collect();
+        let (mut labels, mut steps) = (Vec::new(), Vec::new());
+        for (label, prefixes) in groups {
+            let label = label.into();
+            let under = |path: &str| {
+                prefixes.iter().any(|p| {
+                    let p = p.as_ref();
+                    path == p
+                        || path
+                            .strip_prefix(p)
+                            .is_some_and(|rest| rest.starts_with('.'))
+                })
+            };
+            let step: Vec<String> = layers.iter().filter(|l| under(l)).cloned().collect();
+            if step.is_empty() {
+                return Err(Error::InvalidConfig {
+                    name: "group",
+                    value: format!("`{label}` (no layer under its paths)"),
+                    expected: "module paths that hold layers (see reinit::layers_top_down)",
+                });
+            }
+            labels.push(label);
+            steps.push(step);
+        }
+        self.labels = labels;
+        self.steps = steps;
+        Ok(self)
     }
 
     /// Labels the layers for reports (one per layer, in the cascade's order).
@@ -81,10 +127,10 @@ impl<M: Module, W> ModuleCascade<M, W> {
         labels: impl IntoIterator<Item = S>,
     ) -> Result<Self> {
         let labels: Vec<String> = labels.into_iter().map(Into::into).collect();
-        if labels.len() != self.paths.len() {
+        if labels.len() != self.steps.len() {
             return Err(Error::InvalidConfig {
                 name: "labels",
-                value: format!("{} labels for {} layers", labels.len(), self.paths.len()),
+                value: format!("{} labels for {} layers", labels.len(), self.steps.len()),
                 expected: "one label per randomised layer",
             });
         }
@@ -104,10 +150,14 @@ impl<M: Module, W> ModuleCascade<M, W> {
     ///
     /// [`Error::InvalidConfig`] for a step out of range or a path that is not a layer.
     pub fn module(&self, step: usize) -> Result<M> {
-        if step >= self.paths.len() {
-            return Err(step_out_of_range(step, self.paths.len()));
+        if step >= self.steps.len() {
+            return Err(step_out_of_range(step, self.steps.len()));
         }
-        reinit::reinitialise(self.module.clone(), &self.paths[..=step], self.seed)
+        reinit::reinitialise(
+            self.module.clone(),
+            &self.steps[..=step].concat(),
+            self.seed,
+        )
     }
 }
 
@@ -166,5 +216,54 @@ where
             return Err(step_out_of_range(step, self.layers.len()));
         }
         Ok(Box::new((self.make)(step)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::{Linear, LinearConfig};
+    use burn::tensor::Device;
+    use ember_core::validate::read_f64;
+
+    #[derive(Module, Debug)]
+    struct Net {
+        blocks: Vec<Linear>,
+        head: Linear,
+    }
+
+    fn weights(layer: &Linear) -> Vec<f64> {
+        read_f64(layer.weight.val()).unwrap()
+    }
+
+    #[test]
+    fn groups_reinitialise_every_layer_under_their_paths_cumulatively() {
+        let device = Device::flex();
+        let net = Net {
+            blocks: vec![
+                LinearConfig::new(3, 3).init(&device),
+                LinearConfig::new(3, 3).init(&device),
+            ],
+            head: LinearConfig::new(3, 2).init(&device),
+        };
+        let cascade = ModuleCascade::new(net.clone(), |_: &Net| ())
+            .with_groups([("the head", vec!["head"]), ("the blocks", vec!["blocks"])])
+            .unwrap();
+        assert_eq!(cascade.labels, ["the head", "the blocks"]);
+        assert_eq!(cascade.steps, [vec!["head"], vec!["blocks.1", "blocks.0"]]);
+        let first = cascade.module(0).unwrap();
+        assert_ne!(weights(&first.head), weights(&net.head));
+        assert_eq!(weights(&first.blocks[0]), weights(&net.blocks[0]));
+        let second = cascade.module(1).unwrap();
+        assert_eq!(weights(&second.head), weights(&first.head));
+        assert_ne!(weights(&second.blocks[0]), weights(&net.blocks[0]));
+        assert_ne!(weights(&second.blocks[1]), weights(&net.blocks[1]));
+        // A path under which there is no layer, or a mere prefix of a name, is an error.
+        for paths in [vec!["nothing"], vec!["bloc"]] {
+            assert!(matches!(
+                ModuleCascade::new(net.clone(), |_: &Net| ()).with_groups([("x", paths)]),
+                Err(Error::InvalidConfig { name: "group", .. })
+            ));
+        }
     }
 }

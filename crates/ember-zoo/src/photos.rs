@@ -78,15 +78,14 @@ impl RgbImage {
     /// If `width` or `height` is zero.
     pub fn resize(&self, width: usize, height: usize) -> RgbImage {
         assert!(width > 0 && height > 0, "cannot resize to an empty image");
-        let mut image = self.clone();
         // Pillow resizes horizontally first, and each pass only if its size changes.
-        if width != image.width {
-            image = image.resample(width, Axis::Horizontal);
+        let wide = (width != self.width).then(|| self.resample(width, Axis::Horizontal));
+        let source = wide.as_ref().unwrap_or(self);
+        if height != source.height {
+            source.resample(height, Axis::Vertical)
+        } else {
+            wide.unwrap_or_else(|| self.clone())
         }
-        if height != image.height {
-            image = image.resample(height, Axis::Vertical);
-        }
-        image
     }
 
     fn resample(&self, out_size: usize, axis: Axis) -> RgbImage {

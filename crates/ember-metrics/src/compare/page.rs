@@ -108,19 +108,14 @@ pub(super) fn completeness_table(results: &Results) -> Option<Table> {
             continue;
         };
         for (i, example) in results.examples.iter().enumerate() {
-            let steps = c.steps.as_ref().and_then(|s| s.get(i)).map(|&s| s as f64);
-            let converged = c
-                .converged
-                .as_ref()
-                .and_then(|v| v.get(i))
-                .map(|&ok| if ok { 1.0 } else { 0.0 });
+            let s = c.sample(i);
             rows.push((
                 format!("{} · {}", method.method, example.caption()),
                 vec![
-                    steps,
-                    converged,
-                    c.delta.get(i).copied(),
-                    c.relative_delta.get(i).copied().flatten(),
+                    s.steps.map(|n| n as f64),
+                    s.converged.map(|ok| if ok { 1.0 } else { 0.0 }),
+                    s.delta,
+                    s.relative_delta,
                 ],
             ));
         }

@@ -1,6 +1,7 @@
 #![warn(missing_docs)]
 #![doc = include_str!("../README.md")]
 
+pub mod attention_rollout;
 pub mod grad_cam;
 pub mod input_x_gradient;
 pub mod integrated_gradients;
@@ -11,6 +12,7 @@ pub mod registry;
 pub mod saliency;
 pub mod smooth_grad;
 
+pub use attention_rollout::{RolloutRead, rollout};
 pub use grad_cam::{GradCam, GradCamConfig, upsample};
 pub use input_x_gradient::{InputXGradient, InputXGradientConfig};
 pub use integrated_gradients::{IntegratedGradients, IntegratedGradientsConfig};

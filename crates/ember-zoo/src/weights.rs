@@ -43,6 +43,10 @@ const FROM_PYTORCH: (&str, &str) = (r"^(\d+)\.", "layer$1.");
 const TO_PYTORCH: (&str, &str) = (r"^layer(\d+)\.", "$1.");
 /// PyTorch's leading underscores (`_blocks.3._bn1`) dropped (`blocks.3.bn1`).
 const STRIP_UNDERSCORES: (&str, &str) = (r"(^|\.)_", "$1");
+/// Hugging Face BERT's `LayerNorm` modules, `layer_norm` fields in Burn.
+const BERT_LAYER_NORM: (&str, &str) = (r"(^|\.)LayerNorm\.", "${1}layer_norm.");
+/// Hugging Face BERT's `attention.self` (a Rust keyword), the field `self_attention`.
+const BERT_SELF: (&str, &str) = (r"\.self\.", ".self_attention.");
 
 /// How a model's Burn parameter paths relate to the file's PyTorch keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,14 +58,29 @@ pub enum Renaming {
     /// PyTorch's private attributes lose their underscore: `_blocks.3._bn1.weight` is
     /// `blocks.3.bn1.weight` (EfficientNet-Lite0).
     StripUnderscores,
+    /// Hugging Face BERT's names: `LayerNorm` is the field `layer_norm` and `attention.self`
+    /// is `attention.self_attention`. The file's `embeddings.position_ids` (a constant
+    /// `0, 1, 2, …` buffer) and `pooler.*` (the `[CLS]` pooler, which sentence embeddings do
+    /// not use) are read and ignored; every other tensor must match.
+    Bert,
 }
 
 impl Renaming {
-    /// The regex pattern and replacement from a PyTorch key to a Burn path.
-    fn pattern(self) -> (&'static str, &'static str) {
+    /// The regex patterns and replacements from a PyTorch key to a Burn path.
+    fn patterns(self) -> &'static [(&'static str, &'static str)] {
         match self {
-            Renaming::LayerIndices => FROM_PYTORCH,
-            Renaming::StripUnderscores => STRIP_UNDERSCORES,
+            Renaming::LayerIndices => &[FROM_PYTORCH],
+            Renaming::StripUnderscores => &[STRIP_UNDERSCORES],
+            Renaming::Bert => &[BERT_LAYER_NORM, BERT_SELF],
+        }
+    }
+
+    /// Whether a tensor of the file (after renaming) that the model does not take is known
+    /// and ignored.
+    fn ignored(self, key: &str) -> bool {
+        match self {
+            Renaming::Bert => key == "embeddings.position_ids" || key.starts_with("pooler."),
+            _ => false,
         }
     }
 
@@ -94,6 +113,15 @@ impl Renaming {
                     .collect::<Vec<_>>()
                     .join(".")
             }
+            Renaming::Bert => path
+                .split('.')
+                .map(|s| match s {
+                    "layer_norm" => "LayerNorm",
+                    "self_attention" => "self",
+                    s => s,
+                })
+                .collect::<Vec<_>>()
+                .join("."),
         }
     }
 }
@@ -147,11 +175,11 @@ pub fn load_renamed<M: Module>(
         "pt" | "pth" => {
             // PytorchStore always applies the PyTorch-to-Burn adapter; keep PyTorch's indices
             // (0, 2, 4) as they are, since the zoo's field names carry them.
-            let mut store = PytorchStore::from_file(path)
-                .map_indices_contiguous(false)
-                .with_key_remapping(renaming.pattern().0, renaming.pattern().1)
-                .allow_partial(true)
-                .validate(false);
+            let mut store = PytorchStore::from_file(path).map_indices_contiguous(false);
+            for (pattern, replacement) in renaming.patterns() {
+                store = store.with_key_remapping(*pattern, *replacement);
+            }
+            let mut store = store.allow_partial(true).validate(false);
             model
                 .load_from(&mut store)
                 .map_err(|e| file_error(e.to_string()))?
@@ -187,12 +215,11 @@ pub fn load_safetensors_bytes<M: Module>(
 
 /// A safetensors store that reads PyTorch's names and layout, reporting every problem.
 fn from_pytorch(store: SafetensorsStore, renaming: Renaming) -> SafetensorsStore {
-    let (pattern, replacement) = renaming.pattern();
-    store
-        .with_from_adapter(PyTorchToBurnAdapter)
-        .with_key_remapping(pattern, replacement)
-        .allow_partial(true)
-        .validate(false)
+    let mut store = store.with_from_adapter(PyTorchToBurnAdapter);
+    for (pattern, replacement) in renaming.patterns() {
+        store = store.with_key_remapping(*pattern, *replacement);
+    }
+    store.allow_partial(true).validate(false)
 }
 
 /// Saves `model` as a PyTorch-named safetensors file (Linear weights `[out, in]`), replacing
@@ -236,6 +263,9 @@ fn check(
         ));
     }
     for unused in &result.unused {
+        if renaming.ignored(unused) {
+            continue;
+        }
         // PyTorch's BatchNorm counter, beside a running mean the model did take.
         if let Some(norm) = unused.strip_suffix(".num_batches_tracked") {
             let mean = format!("{norm}.running_mean");

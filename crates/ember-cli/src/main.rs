@@ -6,6 +6,7 @@
 //! ember attribute --model cnn --inputs digits.safetensors --method saliency --out maps.safetensors
 //! ember bench --model mlp --method integrated-gradients --json
 //! ember train --model all
+//! ember similarity --model all-MiniLM-L6-v2/ --text "fresh bread?" --reference "a bakery"
 //! ```
 
 mod attribute;
@@ -15,6 +16,7 @@ mod io;
 mod layer;
 mod names;
 mod sample;
+mod similarity;
 mod train;
 
 use std::process::ExitCode;
@@ -37,6 +39,8 @@ enum Command {
     Attribute(attribute::AttributeArgs),
     /// Times a method against the raw forward+backward limit (or its peak memory).
     Bench(bench::BenchArgs),
+    /// Why a text is similar to a reference, token by token (all-MiniLM-L6-v2).
+    Similarity(similarity::SimilarityArgs),
     /// Writes test samples of the zoo's data as an input file for `attribute`.
     Sample(sample::SampleArgs),
     /// Re-trains the zoo's shipped weights (seeded, reproducible).
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Sample(args) => sample::run(args),
+        Command::Similarity(args) => similarity::run(args),
         Command::Train(args) => train::run(args),
     };
     match result {

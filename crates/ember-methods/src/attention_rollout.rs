@@ -173,7 +173,14 @@ mod tests {
         );
         let mask = Tensor::<2>::from_floats([[1.0, 1.0, 0.0]], &device);
         for read in [RolloutRead::Cls, RolloutRead::MeanPooled] {
-            let a = values(rollout(std::slice::from_ref(&alone), Tensor::ones([1, 2], &device), read).unwrap());
+            let a = values(
+                rollout(
+                    std::slice::from_ref(&alone),
+                    Tensor::ones([1, 2], &device),
+                    read,
+                )
+                .unwrap(),
+            );
             let b = values(rollout(std::slice::from_ref(&padded), mask.clone(), read).unwrap());
             assert_eq!(b[2], 0.0);
             assert!(

@@ -195,7 +195,9 @@ pub struct SimilaritySettings {
     pub quadrature: Quadrature,
     /// SmoothGrad's noisy copies (50).
     pub samples: usize,
-    /// SmoothGrad's noise, a fraction of each text's embedding range (0.15).
+    /// SmoothGrad's noise, a fraction of each text's embedding range (0.05: a word embedding's
+    /// range is about 25 of its entries' standard deviations, so the images' 0.15 swamps the
+    /// tokens).
     pub noise_level: f64,
     /// SmoothGrad's seed (0).
     pub seed: u64,
@@ -215,7 +217,7 @@ impl Default for SimilaritySettings {
             steps: 50,
             quadrature: Quadrature::GaussLegendre,
             samples: 50,
-            noise_level: 0.15,
+            noise_level: 0.05,
             seed: 0,
             reduction: None,
             rollout: None,

@@ -131,6 +131,38 @@ pub enum VizError {
         got: usize,
     },
 
+    /// A token line whose tokens and scores differ in number.
+    #[error(
+        "token line {line} (`{label}`) has {tokens} tokens but {scores} scores: expected one score per token"
+    )]
+    TokenCount {
+        /// The line's position in the list.
+        line: usize,
+        /// The line's label.
+        label: String,
+        /// The number of tokens.
+        tokens: usize,
+        /// The number of scores.
+        scores: usize,
+    },
+
+    /// A NaN or infinite token score.
+    #[error(
+        "token line {line} (`{label}`): the score of token {index} (`{token}`) is {value}: expected a finite number"
+    )]
+    NonFiniteScore {
+        /// The line's position in the list.
+        line: usize,
+        /// The line's label.
+        label: String,
+        /// The token's position in the line.
+        index: usize,
+        /// The token itself.
+        token: String,
+        /// The score.
+        value: f64,
+    },
+
     /// PNG encoding failed.
     #[error("cannot encode PNG: {reason}")]
     Encode {

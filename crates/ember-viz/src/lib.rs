@@ -14,6 +14,8 @@
 //!   curves as standalone [`Svg`], a type only this crate can make.
 //! - [`report`] renders one self-contained, offline `index.html` with the settings, a metric
 //!   table, figures, plots and notes.
+//! - [`tokens_page`] and [`tokens_terminal`] highlight text tokens by their scores, as an
+//!   HTML page comparing methods row by row or with ANSI colours for a terminal.
 //!
 //! ```
 //! use ember_viz::{heatmap, HeatmapOptions, MapKind};
@@ -32,6 +34,7 @@ pub mod error;
 pub mod heatmap;
 pub mod report;
 pub mod text;
+pub mod tokens;
 
 pub use chart::{Series, Svg, bar_chart_svg, line_plot_svg};
 pub use compose::{grid, png_bytes, write_png};
@@ -42,3 +45,4 @@ pub use heatmap::{
 };
 pub use image::RgbImage;
 pub use text::{escape_html, format_number};
+pub use tokens::{TokenLine, tokens_page, tokens_terminal};

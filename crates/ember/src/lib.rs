@@ -48,9 +48,10 @@ pub use ember_methods::{
     AnyLayerMethod, AnyMethod, BaseMethod, GradCam, GradCamConfig, InputXGradient,
     InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig, LayerGradient,
     LayerGradientConfig, LayerIntegratedGradients, LayerIntegratedGradientsConfig, LayerMethod,
-    MethodSettings, MethodSpec, NoiseScale, Saliency, SaliencyConfig, SmoothGrad, SmoothGradConfig,
-    SmoothKind, Smoothed, grad_cam, input_x_gradient, integrated_gradients, layer_gradient,
-    layer_integrated_gradients, registry, saliency, smooth_grad, sum_over, upsample,
+    MethodSettings, MethodSpec, NoiseScale, RolloutRead, Saliency, SaliencyConfig, SmoothGrad,
+    SmoothGradConfig, SmoothKind, Smoothed, attention_rollout, grad_cam, input_x_gradient,
+    integrated_gradients, layer_gradient, layer_integrated_gradients, registry, saliency,
+    smooth_grad, sum_over, upsample,
 };
 /// Metrics of attributions, and comparing methods on a model ([`compare`]).
 pub use ember_metrics as metrics;

@@ -8,7 +8,7 @@
 //! escape their own text), so nothing else reaches the page unescaped.
 
 mod render;
-mod style;
+pub(crate) mod style;
 #[cfg(test)]
 mod tests;
 

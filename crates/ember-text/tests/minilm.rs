@@ -96,6 +96,10 @@ fn embeddings_match_the_reference(device: &Device) {
     let expected = floats(&file, "embeddings");
     let batched = read(encoder.embed(&texts).unwrap());
     let difference = largest_difference(&batched, &expected);
+    ember_testkit::note(&format!(
+        "{device:?}: sentence embeddings (one padded batch) within {difference:.2e} of \
+         transformers"
+    ));
     assert!(
         difference < 1e-4,
         "batched embeddings differ by {difference}"
@@ -133,6 +137,10 @@ fn attributions_match_captum(device: &Device) {
     );
     let expected = floats(&file, "lig_tokens");
     let difference = largest_difference(&ig.attributions, &expected);
+    ember_testkit::note(&format!(
+        "{device:?}: Layer IG tokens within {difference:.2e} of Captum (delta {:.2e})",
+        ig.delta.unwrap_or(f64::NAN)
+    ));
     assert!(
         difference < 2e-4,
         "Layer IG tokens differ by {difference}: {:?}",

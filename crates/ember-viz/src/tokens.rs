@@ -579,7 +579,8 @@ mod tests {
         let lead = line("x", &["##ing", "up"], &[1.0, 1.0]);
         assert_eq!(tokens_terminal(&lead, false), "ing[+1] up[+1]");
         let html = tokens_page("t", "", &[lead]).unwrap();
-        assert_eq!(spans(&html)[0].0, "t");
+        // Not joined ("j"): only the token class and the dark-background flag.
+        assert_eq!(spans(&html)[0].0, "t d");
     }
 
     #[test]

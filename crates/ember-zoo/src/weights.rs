@@ -304,3 +304,48 @@ fn check(
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bert_names_map_both_ways_and_only_known_extras_are_ignored() {
+        let bert = Renaming::Bert;
+        let rename = |key: &str| {
+            bert.patterns().iter().fold(key.to_string(), |k, (p, r)| {
+                regex::Regex::new(p)
+                    .unwrap()
+                    .replace_all(&k, *r)
+                    .into_owned()
+            })
+        };
+        let file = "encoder.layer.3.attention.self.query.weight";
+        assert_eq!(
+            rename(file),
+            "encoder.layer.3.attention.self_attention.query.weight"
+        );
+        let norm = "encoder.layer.0.attention.output.LayerNorm.weight";
+        assert_eq!(
+            rename(norm),
+            "encoder.layer.0.attention.output.layer_norm.weight"
+        );
+        assert_eq!(
+            rename("embeddings.LayerNorm.bias"),
+            "embeddings.layer_norm.bias"
+        );
+        // Error messages name the file's keys.
+        assert_eq!(
+            bert.pytorch_key("encoder.layer.0.attention.output.layer_norm.gamma"),
+            norm
+        );
+        assert_eq!(
+            bert.pytorch_key("encoder.layer.3.attention.self_attention.query.weight"),
+            file
+        );
+        assert!(bert.ignored("pooler.dense.weight"));
+        assert!(bert.ignored("embeddings.position_ids"));
+        assert!(!bert.ignored("embeddings.token_type_ids"));
+        assert!(!Renaming::StripUnderscores.ignored("pooler.dense.weight"));
+    }
+}

@@ -71,8 +71,9 @@ pub struct TokenLine {
 ///
 /// The page has the title, the subtitle (escaped text; left out when empty) and, unless
 /// `lines` is empty, a table with one row per line. The first column holds the label, its
-/// note and a legend: a colour bar from `−max` through `0` to `+max` (diverging) or from `0`
-/// to `max` (sequential) with those numbers, where `max` is the line's largest `|score|`. The
+/// note and a legend: a colour bar from `−max` through `0` to `+max` (a line with a negative
+/// score) or from `0` to `+max` with those numbers, where `max` is the line's largest
+/// `|score|`. The
 /// second holds the tokens as inline spans coloured by score (each span's `title` is its
 /// score, see [`format_number`]). Rows of the same tokens wrap at the same places, so methods
 /// line up token by token.
@@ -128,10 +129,9 @@ pub fn tokens_page(title: &str, subtitle: &str, lines: &[TokenLine]) -> Result<S
             render_line(&mut html, line);
         }
         html.push_str(
-            "</tbody>\n</table>\n<p class=\"hint\">Each row is scaled to its own largest \
-             |score|. Rows with a negative score are diverging (blue negative, white zero, red \
-             positive); the others are sequential from zero. Hover over a token to see its \
-             score.</p>\n",
+            "</tbody>\n</table>\n<p class=\"hint\">Red is positive, blue negative, white \
+             zero; each row is scaled to its own largest |score|, so compare rankings across \
+             rows, not colours. Hover over a token to see its score.</p>\n",
         );
     }
     let _ = write!(

@@ -38,7 +38,7 @@ use image::Rgb;
 
 use crate::error::VizError;
 use crate::heatmap::{ColourScale, MapKind};
-use crate::report::style::CSS;
+use crate::report::render::{page_end, page_start};
 use crate::text::{escape_html, format_number};
 
 /// One highlighted line: a label (a method name, e.g. `"integrated-gradients"`), the tokens,
@@ -107,18 +107,7 @@ pub fn tokens_page(title: &str, subtitle: &str, lines: &[TokenLine]) -> Result<S
     for (i, line) in lines.iter().enumerate() {
         check_line(i, line)?;
     }
-    let mut html = String::new();
-    let _ = write!(
-        html,
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n<style>\n{CSS}{TOKENS_CSS}</style>\n</head>\n<body>\n<main>\n",
-        escape_html(title)
-    );
-    let _ = writeln!(html, "<h1>{}</h1>", escape_html(title));
-    if !subtitle.is_empty() {
-        let _ = writeln!(html, "<p class=\"subtitle\">{}</p>", escape_html(subtitle));
-    }
+    let mut html = page_start(title, subtitle, TOKENS_CSS);
     if !lines.is_empty() {
         html.push_str(
             "<table class=\"tokens\">\n<thead><tr><th scope=\"col\">method</th>\
@@ -134,12 +123,7 @@ pub fn tokens_page(title: &str, subtitle: &str, lines: &[TokenLine]) -> Result<S
              rows, not colours. Hover over a token to see its score.</p>\n",
         );
     }
-    let _ = write!(
-        html,
-        "<footer>Made by ember-viz {}. This page is self-contained: it loads nothing and works \
-         offline.</footer>\n</main>\n</body>\n</html>\n",
-        env!("CARGO_PKG_VERSION")
-    );
+    page_end(&mut html);
     Ok(html)
 }
 

@@ -7,8 +7,8 @@
 //! only this crate's [`crate::bar_chart_svg`] and [`crate::line_plot_svg`] can make one (they
 //! escape their own text), so nothing else reaches the page unescaped.
 
-mod render;
-pub(crate) mod style;
+pub(crate) mod render;
+mod style;
 #[cfg(test)]
 mod tests;
 

@@ -28,22 +28,7 @@ pub fn render(page: &Page) -> Result<String, VizError> {
             });
         }
     }
-    let mut html = String::new();
-    let _ = write!(
-        html,
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n<main>\n",
-        escape_html(&page.title)
-    );
-    let _ = writeln!(html, "<h1>{}</h1>", escape_html(&page.title));
-    if !page.subtitle.is_empty() {
-        let _ = writeln!(
-            html,
-            "<p class=\"subtitle\">{}</p>",
-            escape_html(&page.subtitle)
-        );
-    }
+    let mut html = page_start(&page.title, &page.subtitle, "");
     render_metrics(&mut html, &page.metrics);
     for table in &page.tables {
         render_table(&mut html, table)?;
@@ -78,13 +63,36 @@ pub fn render(page: &Page) -> Result<String, VizError> {
         render_pairs(&mut html, "Versions", &page.versions);
         html.push_str("</div>\n</section>\n");
     }
+    page_end(&mut html);
+    Ok(html)
+}
+
+/// The start of a self-contained page in the report's style (plus `extra_css`): the head, the
+/// title and the subtitle (left out when empty), all escaped.
+pub(crate) fn page_start(title: &str, subtitle: &str, extra_css: &str) -> String {
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>\n{CSS}{extra_css}</style>\n</head>\n<body>\n<main>\n",
+        escape_html(title)
+    );
+    let _ = writeln!(html, "<h1>{}</h1>", escape_html(title));
+    if !subtitle.is_empty() {
+        let _ = writeln!(html, "<p class=\"subtitle\">{}</p>", escape_html(subtitle));
+    }
+    html
+}
+
+/// The footer and the end of a page begun by [`page_start`].
+pub(crate) fn page_end(html: &mut String) {
     let _ = write!(
         html,
         "<footer>Made by ember-viz {}. This page is self-contained: it loads nothing and works \
          offline.</footer>\n</main>\n</body>\n</html>\n",
         env!("CARGO_PKG_VERSION")
     );
-    Ok(html)
 }
 
 /// Renders the page and writes it to `path` (e.g. `out/index.html`).

@@ -1,7 +1,7 @@
 //! The page's style sheet.
 
 /// The inline CSS of every page: system fonts, no `url(…)`, nothing fetched.
-pub(crate) const CSS: &str = "\
+pub(super) const CSS: &str = "\
 :root{color-scheme:light;--fg:#1d1d1f;--muted:#5f6368;--line:#d9dce1;--bg:#fff;--head:#f5f6f8}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}

@@ -170,11 +170,10 @@ fn note(record: &TokenAttributions, seconds: f64) -> String {
         parts.push(format!("tokens: {reduction} over the embedding"));
     }
     if let Some(steps) = record.steps {
-        let what = match record.method.as_str() {
-            "smoothgrad" => "copies",
-            _ => "steps",
-        };
-        parts.push(format!("{steps} {what}"));
+        parts.push(format!("{steps} steps"));
+    }
+    if let Some(samples) = record.samples {
+        parts.push(format!("{samples} noisy copies"));
     }
     if let Some(delta) = record.delta {
         let change = record.score - record.baseline_score;

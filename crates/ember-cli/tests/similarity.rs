@@ -126,6 +126,18 @@ fn every_method_side_by_side() {
             "{methods:?}"
         );
     }
+    for record in records {
+        let (steps, samples) = match record["method"].as_str().unwrap() {
+            "integrated-gradients" => (serde_json::json!(16), serde_json::Value::Null),
+            "smoothgrad" => (serde_json::Value::Null, serde_json::json!(8)),
+            _ => (serde_json::Value::Null, serde_json::Value::Null),
+        };
+        assert_eq!(
+            (&record["steps"], &record["samples"]),
+            (&steps, &samples),
+            "{record}"
+        );
+    }
     let page = std::fs::read_to_string(&html).unwrap();
     for method in [
         "integrated-gradients",

@@ -248,8 +248,10 @@ pub struct TokenAttributions {
     pub delta: Option<f64>,
     /// The reduction over the hidden axis (`sum`, `l2`), none for attention rollout.
     pub reduction: Option<String>,
-    /// Integrated Gradients' steps, or SmoothGrad's copies.
+    /// Integrated Gradients' steps.
     pub steps: Option<usize>,
+    /// SmoothGrad's noisy copies.
+    pub samples: Option<usize>,
     /// Rows the model evaluated (forward evaluations), in all passes.
     pub model_evaluations: usize,
     /// The most rows in one pass.
@@ -269,6 +271,7 @@ struct Explained {
     maps: Vec<Vec<f64>>,
     deltas: Option<Vec<f64>>,
     steps: Option<usize>,
+    samples: Option<usize>,
     model_evaluations: usize,
     rows_per_pass: usize,
 }
@@ -279,12 +282,14 @@ impl Explained {
         out: ember_core::Attributions<3>,
         reduction: Reduction,
         steps: Option<usize>,
+        samples: Option<usize>,
     ) -> Result<Self, TextError> {
         let report = out.report;
         Ok(Self {
             maps: rows(reduction.apply(out.values))?,
             deltas: report.delta,
             steps,
+            samples,
             model_evaluations: report.model_evaluations,
             rows_per_pass: report.rows_per_pass,
         })
@@ -330,7 +335,7 @@ pub fn explain_similarity(
                 .with_integrated_gradients(ig)
                 .init()?
                 .attribute_layer(&model, ids, target)?;
-            let mut explained = Explained::reduced(out, reduction, Some(settings.steps))?;
+            let mut explained = Explained::reduced(out, reduction, Some(settings.steps), None)?;
             if reduction == Reduction::L2 {
                 // The delta is about the tokens' sum; a norm has none.
                 explained.deltas = None;
@@ -343,7 +348,7 @@ pub fn explain_similarity(
                 .with_max_rows(settings.max_rows)
                 .init()?
                 .attribute_layer(&model, ids, target)?;
-            Explained::reduced(out, reduction, None)?
+            Explained::reduced(out, reduction, None, None)?
         }
         (SimilarityMethod::SmoothGrad, Some(reduction)) => {
             let words = model.head(ids, &RowSamples::identity(batch.len()));
@@ -357,7 +362,7 @@ pub fn explain_similarity(
                 .with_seed(settings.seed)
                 .init(saliency)?
                 .attribute(&Tail::<_, 2>::new(&model, false), words, target)?;
-            Explained::reduced(out, reduction, Some(settings.samples))?
+            Explained::reduced(out, reduction, None, Some(settings.samples))?
         }
         _ => {
             let read = settings.rollout.unwrap_or(match encoder.pooling {
@@ -369,6 +374,7 @@ pub fn explain_similarity(
                 maps: rows(map)?,
                 deltas: None,
                 steps: None,
+                samples: None,
                 model_evaluations: batch.len(),
                 rows_per_pass: batch.len(),
             }
@@ -390,6 +396,7 @@ pub fn explain_similarity(
             delta: explained.deltas.as_ref().map(|d| d[i]),
             reduction: reduction.map(|r| r.name().into()),
             steps: explained.steps,
+            samples: explained.samples,
             model_evaluations: explained.model_evaluations,
             rows_per_pass: explained.rows_per_pass,
         })

@@ -270,6 +270,38 @@ fn bad_texts_are_typed_errors() {
     assert!(SimilarityMethod::from_name("lime").is_err());
 }
 
+/// A model directory whose config.json says 5 layers: the file's sixth layer is refused, each
+/// tensor named by its Hugging Face key.
+fn weights_that_do_not_match_the_config_name_every_tensor() {
+    let model = ember_testkit::path(MODEL);
+    let dir = tempfile_dir();
+    let config = std::fs::read_to_string(model.join("config.json")).unwrap();
+    let config = config.replace("\"num_hidden_layers\": 6", "\"num_hidden_layers\": 5");
+    std::fs::write(dir.join("config.json"), config).unwrap();
+    for file in ["model.safetensors", "tokenizer.json"] {
+        std::fs::copy(model.join(file), dir.join(file)).unwrap();
+    }
+    let error = SentenceEncoder::load(&dir, &Device::flex()).unwrap_err();
+    let TextError::Weights(ember_zoo::ZooError::WeightsMismatch { problems, .. }) = &error else {
+        panic!("expected a mismatch, got {error}")
+    };
+    let text = problems.join("\n");
+    assert_eq!(problems.len(), 16, "{text}");
+    assert!(
+        text.contains("`encoder.layer.5.attention.self.query.weight` in the file is not"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`encoder.layer.5.output.LayerNorm.bias`"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("pooler") && !text.contains("position_ids"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A fresh empty directory under the target directory.
 fn tempfile_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ember-text-test-{}", std::process::id()));
@@ -325,5 +357,9 @@ fn main() -> std::process::ExitCode {
             a_missing_model_directory_is_a_typed_error,
         )
         .plain_needing("bad_texts_are_typed_errors", bad_texts_are_typed_errors)
+        .plain_needing(
+            "weights_that_do_not_match_the_config_name_every_tensor",
+            weights_that_do_not_match_the_config_name_every_tensor,
+        )
         .run(open)
 }

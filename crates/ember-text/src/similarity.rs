@@ -270,6 +270,8 @@ struct Explained {
     /// `[N, T]` per text.
     maps: Vec<Vec<f64>>,
     deltas: Option<Vec<f64>>,
+    /// `F(x)` and `F(x′)` per text, where the method evaluated both (Integrated Gradients).
+    evaluated: Option<(Vec<f64>, Vec<f64>)>,
     steps: Option<usize>,
     samples: Option<usize>,
     model_evaluations: usize,
@@ -288,6 +290,7 @@ impl Explained {
         Ok(Self {
             maps: rows(reduction.apply(out.values))?,
             deltas: report.delta,
+            evaluated: report.baseline_scores.map(|b| (report.scores, b)),
             steps,
             samples,
             model_evaluations: report.model_evaluations,
@@ -317,24 +320,22 @@ pub fn explain_similarity(
     let device = encoder.device();
     let ids = batch.ids(device);
     let baseline = batch.baseline_ids(device);
-    let scores = ember_core::validate::read_f64(model.scores(ids.clone()))?;
-    let baseline_scores = ember_core::validate::read_f64(model.scores(baseline.clone()))?;
     let reduction = match method {
         SimilarityMethod::AttentionRollout => None,
         _ => settings.reduction.or(method.default_reduction()),
     };
     let target = Target::Class(0);
-    let explained = match (method, reduction) {
+    let mut explained = match (method, reduction) {
         (SimilarityMethod::IntegratedGradients, Some(reduction)) => {
             let ig = IntegratedGradientsConfig::new()
                 .with_steps(settings.steps)
                 .with_quadrature(settings.quadrature)
-                .with_baseline(Baseline::from_tensor(baseline)?)
+                .with_baseline(Baseline::from_tensor(baseline.clone())?)
                 .with_max_rows(settings.max_rows);
             let out = LayerIntegratedGradientsConfig::new()
                 .with_integrated_gradients(ig)
                 .init()?
-                .attribute_layer(&model, ids, target)?;
+                .attribute_layer(&model, ids.clone(), target)?;
             let mut explained = Explained::reduced(out, reduction, Some(settings.steps), None)?;
             if reduction == Reduction::L2 {
                 // The delta is about the tokens' sum; a norm has none.
@@ -347,11 +348,11 @@ pub fn explain_similarity(
                 .with_multiply_by_activation(method == SimilarityMethod::InputXGradient)
                 .with_max_rows(settings.max_rows)
                 .init()?
-                .attribute_layer(&model, ids, target)?;
+                .attribute_layer(&model, ids.clone(), target)?;
             Explained::reduced(out, reduction, None, None)?
         }
         (SimilarityMethod::SmoothGrad, Some(reduction)) => {
-            let words = model.head(ids, &RowSamples::identity(batch.len()));
+            let words = model.head(ids.clone(), &RowSamples::identity(batch.len()));
             let saliency = SaliencyConfig::new()
                 .with_abs(false)
                 .with_max_rows(settings.max_rows)
@@ -373,12 +374,21 @@ pub fn explain_similarity(
             Explained {
                 maps: rows(map)?,
                 deltas: None,
+                evaluated: None,
                 steps: None,
                 samples: None,
                 model_evaluations: batch.len(),
                 rows_per_pass: batch.len(),
             }
         }
+    };
+    // The similarity at the text and at the baseline: Integrated Gradients has both already.
+    let (scores, baseline_scores) = match explained.evaluated.take() {
+        Some(evaluated) => evaluated,
+        None => (
+            ember_core::validate::read_f64(model.scores(ids))?,
+            ember_core::validate::read_f64(model.scores(baseline))?,
+        ),
     };
     Ok(batch
         .encodings

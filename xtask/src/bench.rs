@@ -16,7 +16,13 @@ const MODELS: [&str; 3] = ["mlp", "cnn", "tabular"];
 pub fn run(repeats: usize, extra_devices: &[String]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(&cargo)
-        .args(["test", "--workspace", "--all-features", "--no-run"])
+        .args([
+            "test",
+            "--workspace",
+            "--features",
+            crate::FEATURES,
+            "--no-run",
+        ])
         .status()
         .map_err(|e| e.to_string())?;
     if !status.success() {
@@ -151,11 +157,17 @@ pub fn run(repeats: usize, extra_devices: &[String]) -> Result<(), String> {
     }
     let _ = writeln!(md, "{END}");
 
+    write_section(START, END, &md)
+}
+
+/// Replaces the part of docs/benchmarks.md between `start` and `end` (markers included) with
+/// `md`, or appends `md` if the markers are missing.
+pub fn write_section(start: &str, end: &str, md: &str) -> Result<(), String> {
     let path = Path::new("docs/benchmarks.md");
     let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
-    let new = match (old.find(START), old.find(END)) {
+    let new = match (old.find(start), old.find(end)) {
         (Some(a), Some(b)) if a < b => {
-            let rest = old[b + END.len()..].trim_start_matches('\n');
+            let rest = old[b + end.len()..].trim_start_matches('\n');
             format!("{}{md}{rest}", &old[..a])
         }
         _ => format!("{old}\n{md}"),
@@ -165,7 +177,8 @@ pub fn run(repeats: usize, extra_devices: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn today() -> String {
+/// Today's date, `YYYY-MM-DD`.
+pub fn today() -> String {
     Command::new("date")
         .arg("+%Y-%m-%d")
         .output()
@@ -174,7 +187,8 @@ fn today() -> String {
         .unwrap_or_default()
 }
 
-fn machine() -> String {
+/// The CPU's model name and the threads available.
+pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {

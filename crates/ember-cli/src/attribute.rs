@@ -90,7 +90,8 @@ pub struct AttributeArgs {
     /// Random seed (smoothgrad, and the uniform baseline).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// The backend: flex, ndarray, wgpu (any GPU), or vulkan (wgpu pinned to Vulkan).
+    /// The backend: flex, ndarray, wgpu (any GPU), vulkan (wgpu pinned to Vulkan), or tch /
+    /// tch-cuda (LibTorch on the CPU / first CUDA GPU; a build with the `tch` feature).
     #[arg(long, default_value = "flex")]
     pub device: Backend,
     /// The precision of the whole computation and of the output tensors: f32 or f64.

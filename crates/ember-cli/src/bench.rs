@@ -51,7 +51,7 @@ pub struct BenchArgs {
     /// The method that smoothgrad wraps (default: saliency).
     #[arg(long, value_parser = crate::names::parse_inner)]
     pub inner: Option<BaseMethod>,
-    /// The backend: flex, ndarray, wgpu or vulkan.
+    /// The backend: flex, ndarray, wgpu, vulkan, tch or tch-cuda (the `tch` feature).
     #[arg(long, default_value = "flex")]
     pub device: Backend,
     /// Timed repetitions of each side (after one warm-up); the median is reported.
@@ -65,6 +65,11 @@ pub struct BenchArgs {
     /// limit alike (default: the device's).
     #[arg(long)]
     pub memory_budget: Option<usize>,
+    /// Measure the rows per pass with the highest throughput first (a short search over
+    /// powers of two within `--max-rows` and the budget, `GradientKernel::tune_rows`), and use
+    /// it for the method and the raw limit alike. The search's time is not in `median_ms`.
+    #[arg(long)]
+    pub tune_rows: bool,
     /// Print one JSON object instead of a sentence.
     #[arg(long)]
     pub json: bool,
@@ -123,6 +128,12 @@ pub struct BenchResult {
     pub peak_rss_kib: Option<u64>,
     /// Logical CPUs available to the process.
     pub cpus: usize,
+    /// The search of `--tune-rows`: each candidate's rows per pass and time per row (µs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<ember::RowsTuning>,
+    /// The search's wall time, in milliseconds (`--tune-rows`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tuning_ms: Option<f64>,
 }
 
 /// Runs `ember bench`.
@@ -269,10 +280,20 @@ fn measure<const D: usize, M: Model<D> + ?Sized>(
     let err = |e: Error| e.to_string();
     let spec = resolve_method(args.method, None, args.inner)?;
     let budget = args.memory_budget;
+    let (max_rows, tuning) = if args.tune_rows {
+        let start = Instant::now();
+        let tuning = GradientKernel::with_settings(args.max_rows, budget, true)
+            .and_then(|k| k.tune_rows(model, &x))
+            .map_err(err)?;
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        (Some(tuning.rows), Some((tuning, ms)))
+    } else {
+        (args.max_rows, None)
+    };
     let settings = MethodSettings::new()
         .with_steps(args.steps)
         .with_samples(args.samples)
-        .with_max_rows(args.max_rows)
+        .with_max_rows(max_rows)
         .with_memory_budget(budget);
     let points = spec.rows_per_sample(&settings);
     let method = spec.build(&settings).map_err(err)?;
@@ -281,20 +302,14 @@ fn measure<const D: usize, M: Model<D> + ?Sized>(
         let out = method.attribute(model, x.clone(), target).map_err(err)?;
         Ok(out.report)
     };
-    let kernel = GradientKernel::with_settings(args.max_rows, budget, true).map_err(err)?;
+    let kernel = GradientKernel::with_settings(max_rows, budget, true).map_err(err)?;
     let rows_per_pass = kernel.rows_per_pass(device, args.model.sample_shape().iter().product());
     if args.rss_child {
         // Only the method runs: the raw limit's rows (below) would hold every row at once.
         let report = call()?;
-        return Ok(result(
-            args,
-            spec,
-            report,
-            points,
-            rows_per_pass,
-            [0.0; 3],
-            true,
-        ));
+        return Ok(
+            result(args, spec, report, points, rows_per_pass, [0.0; 3], true).with_tuning(tuning),
+        );
     }
     // The raw limit's rows: the same number of rows of the same shape, built once, untimed.
     let raw_rows = x.clone().repeat_dim(0, points);
@@ -323,15 +338,7 @@ fn measure<const D: usize, M: Model<D> + ?Sized>(
         median(&mut raw_ms),
         median(&mut check_ms),
     ];
-    Ok(result(
-        args,
-        spec,
-        report,
-        points,
-        rows_per_pass,
-        times,
-        false,
-    ))
+    Ok(result(args, spec, report, points, rows_per_pass, times, false).with_tuning(tuning))
 }
 
 fn result(
@@ -369,6 +376,21 @@ fn result(
             .map(|d| d.iter().fold(0.0f64, |m, v| m.max(v.abs()))),
         peak_rss_kib: if rss { peak_rss_kib() } else { None },
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        tuning: None,
+        tuning_ms: None,
+    }
+}
+
+impl BenchResult {
+    fn with_tuning(self, tuning: Option<(ember::RowsTuning, f64)>) -> Self {
+        match tuning {
+            Some((tuning, ms)) => Self {
+                tuning: Some(tuning),
+                tuning_ms: Some(ms),
+                ..self
+            },
+            None => self,
+        }
     }
 }
 
@@ -421,6 +443,9 @@ fn run_rss(args: &BenchArgs) -> Result<(), String> {
         }
         if let Some(bytes) = args.memory_budget {
             command.args(["--memory-budget", &bytes.to_string()]);
+        }
+        if args.tune_rows {
+            command.arg("--tune-rows");
         }
         if let Some(weights) = &args.weights {
             command.arg("--weights").arg(weights);

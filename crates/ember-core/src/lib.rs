@@ -17,7 +17,7 @@ pub use baseline::Baseline;
 pub use error::Error;
 pub use kernel::{
     Accumulators, Block, DeviceClass, ForwardPlan, GradientKernel, KernelOutput, KernelStats, Plan,
-    RowTargets, RowsFrom, Run, Slots,
+    RowTargets, RowsFrom, RowsTuning, Run, Slots,
 };
 pub use model::{
     Auxiliary, Eval, EvalWith, Model, Renumbered, RowSamples, WithAux, eval, eval_with,

@@ -23,7 +23,8 @@
 //!
 //! The noise is drawn on the host from a seeded generator, in the order (noise sample, input
 //! sample, element), so a seed gives the same noise on every device and for every
-//! `max_rows`. The noisy copies are stacked into batches of about `max_rows` rows (by default
+//! `max_rows`. While one batch of copies runs, the next is drawn on a second thread (for
+//! batches up to 32 MiB), so the draw hides behind the model. The noisy copies are stacked into batches of about `max_rows` rows (by default
 //! 8 × the device's rows per pass), and each batch is ONE call of the inner method: its plan (one point per copy for saliency, the
 //! copies × steps path points for Integrated Gradients) streams through ember's kernel in
 //! blocks, so memory grows with `max_rows`, not with samples × steps. The mean, mean of
@@ -329,14 +330,22 @@ impl<A> SmoothGrad<A> {
         let copies_per_call = (rows_per_call / batch).max(1);
 
         let sigmas = self.sigmas(&input)?;
-        let mut noise = Noise::new(self.seed, read_f64(input.clone())?, sigmas.clone());
+        let noise = Noise::new(self.seed, read_f64(input.clone())?, sigmas.clone());
+        let mut chunks = Vec::new();
+        let mut drawn = 0;
+        while drawn < self.samples {
+            let copies = copies_per_call.min(self.samples - drawn);
+            chunks.push(copies);
+            drawn += copies;
+        }
         let mut moments: Option<Moments<O>> = None;
         let mut stats = KernelStats::default();
         let mut inner_name = String::new();
-        let mut done = 0;
-        while done < self.samples {
-            let copies = copies_per_call.min(self.samples - done);
-            let noisy = noise.next_copies(copies, &input);
+        let device = input.device();
+        let row_dims = input.dims()[1..].to_vec();
+        let f64_device = device.settings().float_dtype == FloatDType::F64;
+        noise.stream(&chunks, f64_device, &row_dims, |copies, data| {
+            let noisy = Tensor::<D>::from_data(data, &device);
             let inner_target = match &target {
                 Target::Classes(classes) => Target::Classes(classes.clone()),
                 _ => Target::PerSample(targets.repeat(copies)),
@@ -353,12 +362,12 @@ impl<A> SmoothGrad<A> {
             inner_name = out.report.method;
             // [k · copies · batch, ...] target-major, noise-major within a target.
             let group = Moments::of(out.values, per_sample, copies, batch);
-            moments = Some(match moments {
+            moments = Some(match moments.take() {
                 Some(acc) => acc.merge(group),
                 None => group,
             });
-            done += copies;
-        }
+            Ok(())
+        })?;
         let moments = moments.expect("samples ≥ 1 made at least one call");
         let variance = moments.m2 / self.samples as f64;
         let mean_of_squares = variance.clone() + moments.mean.clone() * moments.mean.clone();
@@ -417,6 +426,11 @@ struct Noise {
     sigmas: Vec<f64>,
 }
 
+/// The largest block of noisy copies (bytes on the host) drawn on a second thread while the
+/// previous block runs: above it, the host memory of one more block outweighs hiding the
+/// draw, which a model that large hides anyway.
+const OVERLAP_BYTES: usize = 32 << 20;
+
 impl Noise {
     fn new(seed: u64, input: Vec<f64>, sigmas: Vec<f64>) -> Self {
         Self {
@@ -426,29 +440,86 @@ impl Noise {
         }
     }
 
-    /// The next `copies` noisy copies of the batch, `[copies · batch, ...]` noise-major.
-    /// The noise is drawn in f64 and built directly in the device's precision (f32 unless the
-    /// device is f64), so an f32 device needs no conversion pass.
+    /// The next `copies` noisy copies of the batch, `[copies · batch, ...]` noise-major, on
+    /// `like`'s device (for [`SmoothGrad::noisy_inputs`]).
     fn next_copies<const D: usize>(&mut self, copies: usize, like: &Tensor<D>) -> Tensor<D> {
-        let batch = self.sigmas.len();
-        let per_sample = self.input.len() / batch;
-        let mut shape = like.dims();
-        shape[0] = copies * batch;
         let device = like.device();
-        let count = copies * self.input.len();
-        let mut values = Vec::with_capacity(count);
-        for _ in 0..copies {
-            for (sample, &sigma) in self.sigmas.iter().enumerate() {
-                let x = &self.input[sample * per_sample..(sample + 1) * per_sample];
-                values.extend(x.iter().map(|&v| v + sigma * self.rng.next_normal()));
-            }
-        }
-        let data = if device.settings().float_dtype == FloatDType::F64 {
-            TensorData::new(values, shape)
+        let f64_device = device.settings().float_dtype == FloatDType::F64;
+        let mut shape = like.dims();
+        shape[0] = copies * self.sigmas.len();
+        Tensor::from_data(self.next_data(copies, f64_device, &shape), &device)
+    }
+
+    /// The next `copies` noisy copies of the batch as flat host data, drawn in f64 and stored
+    /// in the device's precision (f32 unless the device is f64), so an f32 device needs no
+    /// conversion pass.
+    fn next_data(&mut self, copies: usize, f64_device: bool, shape: &[usize]) -> TensorData {
+        let (input, sigmas, rng) = (&self.input, &self.sigmas, &mut self.rng);
+        let per_sample = input.len() / sigmas.len();
+        let count = copies * input.len();
+        let noisy = (0..copies).flat_map(|_| {
+            sigmas.iter().enumerate().flat_map(move |(sample, &sigma)| {
+                let x = &input[sample * per_sample..(sample + 1) * per_sample];
+                x.iter().map(move |&v| (v, sigma))
+            })
+        });
+        if f64_device {
+            let mut values = Vec::with_capacity(count);
+            values.extend(noisy.map(|(v, sigma)| v + sigma * rng.next_normal()));
+            TensorData::new(values, shape.to_vec())
         } else {
-            TensorData::new(values.into_iter().map(|v| v as f32).collect(), shape)
+            let mut values = Vec::with_capacity(count);
+            values.extend(noisy.map(|(v, sigma)| (v + sigma * rng.next_normal()) as f32));
+            TensorData::new(values, shape.to_vec())
+        }
+    }
+
+    /// Draws the blocks of `chunks` copies in order and hands each to `visit(copies, data)`.
+    /// With more than one block, each next block is drawn on a second thread while `visit`
+    /// runs the previous one (the same stream, so the same noise either way), unless a block
+    /// is larger than [`OVERLAP_BYTES`]. An error of `visit` stops the stream.
+    /// `row_dims` is one input row's shape.
+    fn stream(
+        mut self,
+        chunks: &[usize],
+        f64_device: bool,
+        row_dims: &[usize],
+        mut visit: impl FnMut(usize, TensorData) -> Result<()>,
+    ) -> Result<()> {
+        let largest = chunks.iter().copied().max().unwrap_or(0);
+        let bytes = largest * self.input.len() * if f64_device { 8 } else { 4 };
+        let batch = self.sigmas.len();
+        let shape = move |copies: usize| -> Vec<usize> {
+            std::iter::once(copies * batch)
+                .chain(row_dims.iter().copied())
+                .collect()
         };
-        Tensor::from_data(data, &device)
+        if chunks.len() < 2 || bytes > OVERLAP_BYTES {
+            for &copies in chunks {
+                let data = self.next_data(copies, f64_device, &shape(copies));
+                visit(copies, data)?;
+            }
+            return Ok(());
+        }
+        std::thread::scope(|scope| {
+            // A rendezvous channel: the drawing thread holds at most one block ahead.
+            let (sender, receiver) = std::sync::mpsc::sync_channel(0);
+            scope.spawn(move || {
+                for &copies in chunks {
+                    let data = self.next_data(copies, f64_device, &shape(copies));
+                    if sender.send(data).is_err() {
+                        return; // `visit` failed and the receiver is gone.
+                    }
+                }
+            });
+            for &copies in chunks {
+                let data = receiver
+                    .recv()
+                    .map_err(|_| Error::Backend("the noise thread stopped early".into()))?;
+                visit(copies, data)?;
+            }
+            Ok(())
+        })
     }
 }
 

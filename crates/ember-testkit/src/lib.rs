@@ -1,11 +1,12 @@
 //! ember's test harness for integration tests that run one body per backend.
 //!
 //! A test binary built with `harness = false` lists its bodies with [`backend_main!`]: each
-//! body `fn name(device: &Device)` runs as `flex::name`, `ndarray::name` and `wgpu::name`, so
-//! a failure names its backend. A backend that cannot run here (its feature is not compiled,
-//! or wgpu finds no adapter) shows its tests as **ignored**, never as passed, with a note on
-//! stderr saying why; with `EMBER_REQUIRE_WGPU=1` (set by CI) a wgpu test that cannot run
-//! fails instead. Output and flags are libtest's (`cargo test -- flex::`, `--list`,
+//! body `fn name(device: &Device)` runs as `flex::name`, `ndarray::name`, `wgpu::name` and
+//! `tch::name`, so a failure names its backend. A backend that cannot run here (its feature is
+//! not compiled, or wgpu finds no adapter) shows its tests as **ignored**, never as passed, with
+//! a note on stderr saying why; with `EMBER_REQUIRE_WGPU=1` (set by CI) a wgpu test that cannot
+//! run fails instead, and with `EMBER_REQUIRE_TCH=1` (set by `cargo xtask tch`) a LibTorch
+//! test. Output and flags are libtest's (`cargo test -- flex::`, `--list`,
 //! `--exact`), through `libtest-mimic`.
 //!
 //! A backend is opened only when one of its tests is selected, once per process.
@@ -20,12 +21,16 @@ use libtest_mimic::{Arguments, Failed, Trial};
 /// The environment variable that turns a wgpu backend that cannot run into failed tests.
 pub const REQUIRE_WGPU: &str = "EMBER_REQUIRE_WGPU";
 
+/// The environment variable that turns a LibTorch backend that cannot run (the `tch` feature
+/// off, or PyTorch missing) into failed tests. `cargo xtask tch` sets it.
+pub const REQUIRE_TCH: &str = "EMBER_REQUIRE_TCH";
+
 /// The environment variable that turns a missing file a suite needs (pretrained weights) into
 /// failed tests instead of ignored ones. CI sets it.
 pub const REQUIRE_FILES: &str = "EMBER_REQUIRE_WEIGHTS";
 
 /// The backends every body runs on, by the name that prefixes its tests.
-pub const BACKENDS: [&str; 3] = ["flex", "ndarray", "wgpu"];
+pub const BACKENDS: [&str; 4] = ["flex", "ndarray", "wgpu", "tch"];
 
 /// A test body that takes the backend's device.
 pub type Body = Arc<dyn Fn(&Device) + Send + Sync>;
@@ -129,12 +134,15 @@ impl Suite {
                             note(&format!("{backend} tests run on {device:?}"))
                         }
                         Ok(_) => {}
-                        Err(reason) if backend == "wgpu" && required() => {
-                            note(&format!("{backend} cannot run, and {REQUIRE_WGPU} is set: {reason}"))
-                        }
-                        Err(reason) => note(&format!(
-                            "IGNORED on {backend}: {reason} (set {REQUIRE_WGPU}=1 to make a missing wgpu a failure)"
-                        )),
+                        Err(reason) => match required_by(backend) {
+                            Some(var) if is_set(var) => note(&format!(
+                                "{backend} cannot run, and {var} is set: {reason}"
+                            )),
+                            Some(var) => note(&format!(
+                                "IGNORED on {backend}: {reason} (set {var}=1 to make that a failure)"
+                            )),
+                            None => note(&format!("IGNORED on {backend}: {reason}")),
+                        },
                     }
                     result
                 });
@@ -146,10 +154,11 @@ impl Suite {
                             Ok(())
                         })
                     }
-                    Err(reason) if backend == "wgpu" && required() => {
+                    Err(reason) if required_by(backend).is_some_and(is_set) => {
+                        let var = required_by(backend).unwrap_or_default();
                         Trial::test(full, move || {
                             Err(Failed::from(format!(
-                                "{REQUIRE_WGPU} is set but wgpu cannot run: {reason}"
+                                "{var} is set but {backend} cannot run: {reason}"
                             )))
                         })
                     }
@@ -183,12 +192,26 @@ impl Suite {
 
 /// Whether `EMBER_REQUIRE_WGPU` asks for wgpu to run.
 pub fn required() -> bool {
-    std::env::var(REQUIRE_WGPU).is_ok_and(|v| !v.is_empty() && v != "0")
+    is_set(REQUIRE_WGPU)
+}
+
+/// The variable that makes `backend` required, if any: wgpu and tch can be missing.
+fn required_by(backend: &str) -> Option<&'static str> {
+    match backend {
+        "wgpu" => Some(REQUIRE_WGPU),
+        "tch" => Some(REQUIRE_TCH),
+        _ => None,
+    }
+}
+
+/// Whether the environment variable `var` is set to something other than empty or `0`.
+fn is_set(var: &str) -> bool {
+    std::env::var(var).is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
 /// Whether `EMBER_REQUIRE_WEIGHTS` asks for the files suites need to be there.
 pub fn files_required() -> bool {
-    std::env::var(REQUIRE_FILES).is_ok_and(|v| !v.is_empty() && v != "0")
+    is_set(REQUIRE_FILES)
 }
 
 /// The path in the environment variable `var`, for a body of a suite that [`Suite::needs`] it.

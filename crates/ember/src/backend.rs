@@ -22,6 +22,14 @@ pub enum Backend {
     /// Use it to insist on Vulkan: on a Linux machine without a GPU, `Wgpu` may settle on
     /// OpenGL (llvmpipe) rather than Vulkan (lavapipe), since wgpu types lavapipe as a CPU.
     Vulkan,
+    /// Burn's LibTorch backend on the CPU: PyTorch's own kernels (feature `tch`, built against
+    /// an installed PyTorch 2.9.0; see the book's backends page).
+    ///
+    /// Burn 0.22 deprecates its LibTorch backend. ember keeps it behind this variant and
+    /// [`device`](Self::device) alone, so that dropping it touches nothing else.
+    Tch,
+    /// Burn's LibTorch backend on the first CUDA GPU (feature `tch`, a CUDA build of PyTorch).
+    TchCuda,
 }
 
 /// The floating-point precision of a device's tensors.
@@ -45,6 +53,8 @@ impl Backend {
             Backend::Ndarray => "ndarray",
             Backend::Wgpu => "wgpu",
             Backend::Vulkan => "vulkan",
+            Backend::Tch => "tch",
+            Backend::TchCuda => "tch-cuda",
         }
     }
 
@@ -55,6 +65,7 @@ impl Backend {
             Backend::Ndarray => cfg!(feature = "ndarray"),
             Backend::Wgpu => cfg!(feature = "wgpu"),
             Backend::Vulkan => cfg!(feature = "wgpu"),
+            Backend::Tch | Backend::TchCuda => cfg!(feature = "tch"),
         }
     }
 
@@ -78,10 +89,13 @@ impl Backend {
             Backend::Ndarray => Ok(Device::ndarray()),
             #[cfg(feature = "wgpu")]
             Backend::Wgpu | Backend::Vulkan => wgpu::open(self),
+            #[cfg(feature = "tch")]
+            Backend::Tch | Backend::TchCuda => tch::open(self, None),
             #[allow(unreachable_patterns)]
             other => {
                 let feature = match other {
                     Backend::Vulkan => "wgpu",
+                    Backend::TchCuda => "tch",
                     _ => other.name(),
                 };
                 Err(Error::BackendUnavailable {
@@ -106,6 +120,11 @@ impl Backend {
     ///   precision was already fixed to another one;
     /// - [`Error::UnsupportedDType`] if the device lacks the precision (Metal has no f64).
     pub fn device_with(self, precision: Precision) -> Result<Device> {
+        // LibTorch's device is touched when opened, which fixes its precision: set it first.
+        #[cfg(feature = "tch")]
+        if matches!(self, Backend::Tch | Backend::TchCuda) {
+            return tch::open(self, Some(precision));
+        }
         let mut device = self.device()?;
         configure_precision(&mut device, precision)?;
         Ok(device)
@@ -146,6 +165,57 @@ mod wgpu {
                  provides lavapipe)"
             ),
         })
+    }
+}
+
+/// The LibTorch boundary: the only code that names Burn's deprecated `tch` backend.
+#[cfg(feature = "tch")]
+mod tch {
+    use burn::tensor::{Device, Tensor};
+    use ember_core::{Error, Result};
+
+    use super::{Backend, Precision, configure_precision};
+
+    /// Opens LibTorch's CPU or first CUDA device, sets its precision if asked (before any
+    /// tensor exists on it), and touches it, so that a CPU-only PyTorch asked for CUDA is an
+    /// error here rather than a panic inside the first kernel.
+    pub(super) fn open(backend: Backend, precision: Option<Precision>) -> Result<Device> {
+        #[allow(deprecated)] // Burn 0.22 deprecates LibTorch; this module is its one boundary
+        let mut device = match backend {
+            Backend::TchCuda => Device::libtorch_cuda(0),
+            _ => Device::libtorch(),
+        };
+        if let Some(precision) = precision {
+            configure_precision(&mut device, precision)?;
+        }
+        let probe = std::panic::catch_unwind(|| {
+            Tensor::<1>::from_floats([1.0, 2.0], &device)
+                .sum()
+                .try_into_data()
+                .map(|_| ())
+                .map_err(|e| format!("{e:?}"))
+        });
+        match probe {
+            Ok(Ok(())) => Ok(device),
+            Ok(Err(reason)) => Err(unavailable(backend, reason)),
+            Err(panic) => {
+                let reason = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "LibTorch panicked".into());
+                Err(unavailable(backend, reason))
+            }
+        }
+    }
+
+    fn unavailable(backend: Backend, reason: String) -> Error {
+        Error::BackendUnavailable {
+            backend: backend.name().into(),
+            reason: format!(
+                "{reason} (tch-cuda needs a CUDA build of PyTorch 2.9.0 and an NVIDIA GPU)"
+            ),
+        }
     }
 }
 
@@ -235,10 +305,12 @@ impl FromStr for Backend {
             "ndarray" => Ok(Backend::Ndarray),
             "wgpu" => Ok(Backend::Wgpu),
             "vulkan" => Ok(Backend::Vulkan),
+            "tch" => Ok(Backend::Tch),
+            "tch-cuda" => Ok(Backend::TchCuda),
             _ => Err(Error::InvalidConfig {
                 name: "device",
                 value: format!("`{s}`"),
-                expected: "one of flex, ndarray, wgpu, vulkan",
+                expected: "one of flex, ndarray, wgpu, vulkan, tch, tch-cuda",
             }),
         }
     }
@@ -280,6 +352,8 @@ mod tests {
             Backend::Ndarray,
             Backend::Wgpu,
             Backend::Vulkan,
+            Backend::Tch,
+            Backend::TchCuda,
         ] {
             assert_eq!(backend.name().parse::<Backend>().unwrap(), backend);
         }
@@ -303,6 +377,7 @@ mod tests {
             Backend::Ndarray,
             Backend::Wgpu,
             Backend::Vulkan,
+            Backend::Tch,
         ] {
             match backend.device() {
                 Ok(_) => assert!(backend.is_compiled()),

@@ -40,9 +40,9 @@ pub use ember_core::{
     Accumulators, Attribution, Attributions, Auxiliary, Baseline, Block, DeviceClass, Error, Eval,
     EvalSplit, EvalSplitWith, EvalWith, ForwardPlan, GradientKernel, KernelOutput, KernelStats,
     LayerAttribution, Model, NoiseReport, Plan, Quadrature, Renumbered, Report, Result, RowSamples,
-    RowTargets, RowsFrom, Split, SplitModel, SplitRenumbered, Tail, Target, Whole, WithAux,
-    WithLayer, baseline, eval, eval_split, eval_split_with, eval_with, kernel, model, quadrature,
-    rng, split, validate,
+    RowTargets, RowsFrom, RowsTuning, Split, SplitModel, SplitRenumbered, Tail, Target, Whole,
+    WithAux, WithLayer, baseline, eval, eval_split, eval_split_with, eval_with, kernel, model,
+    quadrature, rng, split, validate,
 };
 pub use ember_methods::{
     AnyLayerMethod, AnyMethod, BaseMethod, GradCam, GradCamConfig, InputXGradient,

@@ -26,7 +26,31 @@ pub fn raw_forward_backward<const D: usize, M: Model<D> + ?Sized>(
     rows: Tensor<D>,
     targets: &[usize],
 ) -> Result<(f64, usize)> {
+    let samples: Vec<usize> = (0..rows.dims()[0]).collect();
+    raw_forward_backward_mapped(kernel, model, rows, targets, &samples)
+}
+
+/// [`raw_forward_backward`] where row `i` is sample `samples[i]` for the model's auxiliary
+/// inputs (rows repeated from a batch).
+///
+/// # Errors
+///
+/// As [`raw_forward_backward`], and [`Error::InvalidPlan`] if `samples` does not have one
+/// entry per row.
+pub fn raw_forward_backward_mapped<const D: usize, M: Model<D> + ?Sized>(
+    kernel: &GradientKernel,
+    model: &M,
+    rows: Tensor<D>,
+    targets: &[usize],
+    samples: &[usize],
+) -> Result<(f64, usize)> {
     let n = rows.dims()[0];
+    if samples.len() != n {
+        return Err(Error::InvalidPlan(format!(
+            "{} samples for {n} rows",
+            samples.len()
+        )));
+    }
     if n == 0 {
         return Err(Error::EmptyBatch {
             shape: rows.dims().to_vec(),
@@ -56,9 +80,9 @@ pub fn raw_forward_backward<const D: usize, M: Model<D> + ?Sized>(
             [len, 1],
         );
         let index = Tensor::<2, Int>::from_data(index, &device);
-        let samples = RowSamples::new((start..start + len).collect());
+        let block_samples = RowSamples::new(samples[start..start + len].to_vec());
         let root = model
-            .forward_rows(part.clone(), &samples)
+            .forward_rows(part.clone(), &block_samples)
             .gather(1, index)
             .sum();
         if !root.is_tracked() {

@@ -8,10 +8,10 @@ use burn_dispatch::DispatchDeviceId;
 /// The class of a device, which sets the default rows per pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeviceClass {
-    /// A CPU backend (Flex, ndarray; LibTorch is counted here too, conservatively).
+    /// A CPU backend (Flex, ndarray, LibTorch on the CPU).
     Cpu,
     /// A GPU runtime (wgpu, Vulkan, Metal, CUDA, ROCm: Burn's CubeCL backends; lavapipe, a
-    /// Vulkan driver on the CPU, is one of them).
+    /// Vulkan driver on the CPU, is one of them), or LibTorch on a GPU (CUDA, MPS, Vulkan).
     Gpu,
 }
 
@@ -23,6 +23,8 @@ impl DeviceClass {
         let type_id = device.as_dispatch().id().type_id;
         match DispatchDeviceId::try_from(type_id >> 8) {
             Ok(DispatchDeviceId::Cube) => DeviceClass::Gpu,
+            // LibTorch numbers its devices CUDA 0, MPS 1, CPU 2, Vulkan 3 (`LibTorchDevice::to_id`).
+            Ok(DispatchDeviceId::LibTorch) if type_id & 0xff != LIBTORCH_CPU => DeviceClass::Gpu,
             _ => DeviceClass::Cpu,
         }
     }
@@ -43,6 +45,9 @@ impl DeviceClass {
         }
     }
 }
+
+/// LibTorch's own type id of its CPU device, in the low 8 bits of a dispatch device's type id.
+const LIBTORCH_CPU: u16 = 2;
 
 /// The most rows per pass on CPU backends (flex, ndarray).
 ///

@@ -18,7 +18,8 @@
 //! - [`forward`]: forward-only streaming (scores, metrics, perturbation methods);
 //! - [`budget`]: rows per pass from a memory budget;
 //! - `check`: the once-per-call checks of the input and of the model's rows;
-//! - [`bench`](mod@bench): the benchmarks' raw forward+backward limit.
+//! - [`bench`](mod@bench): the benchmarks' raw forward+backward limit;
+//! - [`tune`]: rows per pass measured for throughput (`GradientKernel::tune_rows`).
 
 pub mod bench;
 pub mod budget;
@@ -26,6 +27,7 @@ mod check;
 mod fold;
 pub mod forward;
 pub mod plan;
+pub mod tune;
 
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -34,6 +36,7 @@ pub use budget::{DeviceClass, default_rows};
 pub use check::{ABSOLUTE_TOLERANCE, RELATIVE_TOLERANCE};
 pub use forward::{ForwardPlan, RowsFrom};
 pub use plan::{Block, Plan, RowTargets, Run, Slots};
+pub use tune::RowsTuning;
 
 use crate::validate::{first_and_total, non_finite_per_row, read_f64};
 use crate::{Error, Model, Result};

@@ -17,8 +17,24 @@ pub fn open(name: &str) -> Result<Device, String> {
         #[allow(deprecated)]
         "ndarray" => Ok(Device::ndarray()),
         "wgpu" => wgpu(),
+        "tch" => tch(),
         other => Err(format!("unknown backend {other}")),
     }
+}
+
+/// LibTorch on the CPU (this crate's `tch` feature), touched so that a missing PyTorch shows here.
+#[cfg(feature = "tch")]
+fn tch() -> Result<Device, String> {
+    #[allow(deprecated)] // Burn 0.22 deprecates LibTorch; ember keeps it as an optional backend
+    let device = Device::libtorch();
+    let probe = Tensor::<1>::from_floats([1.0, 2.0], &device).sum();
+    probe.try_into_data().map_err(|e| format!("{e:?}"))?;
+    Ok(device)
+}
+
+#[cfg(not(feature = "tch"))]
+fn tch() -> Result<Device, String> {
+    Err("this build lacks the `tch` feature of ember-metrics".into())
 }
 
 #[cfg(feature = "wgpu")]

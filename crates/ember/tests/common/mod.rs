@@ -74,6 +74,7 @@ pub fn open(name: &str, precision: Precision) -> Result<Device, String> {
         "flex" => Backend::Flex,
         "ndarray" => Backend::Ndarray,
         "wgpu" => Backend::Wgpu,
+        "tch" => Backend::Tch,
         other => return Err(format!("unknown backend {other}")),
     };
     opened(backend, precision)

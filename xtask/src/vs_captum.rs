@@ -1,0 +1,307 @@
+//! `cargo xtask bench --vs-captum`: ember and Captum on the same models, inputs and settings,
+//! side by side in one run, written into docs/benchmarks.md (between its `vs-captum:start`
+//! and `vs-captum:end` markers).
+//!
+//! - The zoo (mlp, cnn, tabular; batch 64, Integrated Gradients at 50 steps and SmoothGrad at
+//!   50 samples): `ember bench` against `benches/captum_zoo.py`.
+//! - EfficientNet-Lite0 on one photo (`chelsea.png`, IG at 50 steps), where
+//!   `EMBER_EFFICIENTNET_LITE0` names the `.pth`: `ember bench --model efficientnet-lite0`
+//!   against the fixtures' `bench_captum.py` (the reference package from
+//!   `EMBER_EFFICIENTNET_REFERENCE`, a folder holding `efficientnet_lite_pytorch`, or an
+//!   installed one).
+//! - all-MiniLM-L6-v2 on the README's text pair (Layer IG at 50 steps), where `EMBER_MINILM`
+//!   names the model folder: the `similarity_bench` example against `bench_captum.py`.
+//!
+//! Each ember device named by `--device` (default flex) is measured; `tch` devices build with
+//! the `tch` feature against the PyTorch of `EMBER_TCH_PYTHON` (see `cargo xtask tch`).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::bench::{machine, today};
+
+const START: &str = "<!-- vs-captum:start -->";
+const END: &str = "<!-- vs-captum:end -->";
+
+/// What to measure.
+pub struct Options {
+    /// Timed calls per measurement (the zoo; the real models take at most 3).
+    pub repeats: usize,
+    /// Threads for PyTorch (ember's CPU backends use the machine's).
+    pub threads: usize,
+    /// The Python with torch and captum.
+    pub python: String,
+    /// ember's devices.
+    pub devices: Vec<String>,
+}
+
+/// One row of the table.
+struct Row {
+    model: String,
+    method: String,
+    setting: String,
+    device: String,
+    ember_ms: f64,
+    captum_ms: f64,
+}
+
+/// Builds, measures both sides and rewrites the section of docs/benchmarks.md.
+pub fn run(options: &Options) -> Result<(), String> {
+    let tch = options.devices.iter().any(|d| d.starts_with("tch"));
+    let env = if tch {
+        crate::tch::environment()?
+    } else {
+        Vec::new()
+    };
+    let features = if tch {
+        crate::TCH_FEATURES
+    } else {
+        crate::FEATURES
+    };
+    let versions = python_versions(&options.python)?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo)
+        .args(["test", "--workspace", "--features", features, "--no-run"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("the build failed".into());
+    }
+    let repeats = options.repeats.to_string();
+    let threads = options.threads.to_string();
+    let json = |program: &str, args: &[&str]| -> Result<Value, String> {
+        eprintln!("==> {program} {}", args.join(" "));
+        let out = Command::new(program)
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .map_err(|e| format!("cannot run {program}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{program} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        // The last line that parses: scripts may print progress first.
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .rev()
+            .find_map(|l| serde_json::from_str(l).ok())
+            .ok_or_else(|| format!("{program} printed no JSON"))
+    };
+    let ember = "target/debug/ember";
+    let mut rows = Vec::new();
+
+    // The zoo.
+    let captum = json(
+        &options.python,
+        &[
+            "benches/captum_zoo.py",
+            "--threads",
+            &threads,
+            "--repeats",
+            &repeats,
+        ],
+    )?;
+    // Captum's fastest variant of the method (IG in passes of 128 rows or in one pass), so
+    // that a speed-up is never flattered by a slow setting of Captum.
+    let captum_ms = |model: &str, method: &str| -> f64 {
+        captum["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["model"] == model && r["method"] == method)
+            .filter_map(|r| r["median_ms"].as_f64())
+            .reduce(f64::min)
+            .unwrap_or(f64::NAN)
+    };
+    for model in ["mlp", "cnn", "tabular"] {
+        for (method, setting) in [
+            ("integrated-gradients", "batch 64, 50 steps"),
+            ("smoothgrad", "batch 64, 50 samples"),
+        ] {
+            for device in &options.devices {
+                let v = json(
+                    ember,
+                    &[
+                        "bench",
+                        "--model",
+                        model,
+                        "--method",
+                        method,
+                        "--device",
+                        device,
+                        "--repeats",
+                        &repeats,
+                        "--json",
+                    ],
+                )?;
+                rows.push(Row {
+                    model: model.into(),
+                    method: method.into(),
+                    setting: setting.into(),
+                    device: device.clone(),
+                    ember_ms: v["median_ms"].as_f64().unwrap_or(f64::NAN),
+                    captum_ms: captum_ms(model, method),
+                });
+            }
+        }
+    }
+
+    // EfficientNet-Lite0 on one photo.
+    let photos = Path::new("../shared/data/photos");
+    match std::env::var_os("EMBER_EFFICIENTNET_LITE0").map(PathBuf::from) {
+        Some(weights) if weights.exists() && photos.exists() => {
+            let weights = weights.to_string_lossy().to_string();
+            let photos = photos.to_string_lossy().to_string();
+            let photo = format!("{photos}/chelsea.png");
+            let mut args = vec![
+                "crates/ember-zoo/tests/fixtures/efficientnet/bench_captum.py",
+                "--weights",
+                &weights,
+                "--photos",
+                &photos,
+                "--threads",
+                &threads,
+                "--repeats",
+                "3",
+            ];
+            let reference = std::env::var("EMBER_EFFICIENTNET_REFERENCE").unwrap_or_default();
+            if !reference.is_empty() {
+                args.extend(["--reference", &reference]);
+            }
+            let captum = json(&options.python, &args)?;
+            for device in &options.devices {
+                let v = json(
+                    ember,
+                    &[
+                        "bench",
+                        "--model",
+                        "efficientnet-lite0",
+                        "--weights",
+                        &weights,
+                        "--images",
+                        &photo,
+                        "--batch",
+                        "1",
+                        "--method",
+                        "integrated-gradients",
+                        "--steps",
+                        "50",
+                        "--device",
+                        device,
+                        "--repeats",
+                        "3",
+                        "--json",
+                    ],
+                )?;
+                rows.push(Row {
+                    model: "efficientnet-lite0".into(),
+                    method: "integrated-gradients".into(),
+                    setting: "1 photo, 50 steps".into(),
+                    device: device.clone(),
+                    ember_ms: v["median_ms"].as_f64().unwrap_or(f64::NAN),
+                    captum_ms: captum["ms"]["ig_50"].as_f64().unwrap_or(f64::NAN),
+                });
+            }
+        }
+        _ => eprintln!(
+            "==> skipping EfficientNet-Lite0: EMBER_EFFICIENTNET_LITE0 or ../shared/data/photos is missing"
+        ),
+    }
+
+    // all-MiniLM-L6-v2 on one text pair.
+    match std::env::var_os("EMBER_MINILM").map(PathBuf::from) {
+        Some(model) if model.exists() => {
+            let model = model.to_string_lossy().to_string();
+            let captum = json(
+                &options.python,
+                &[
+                    "crates/ember-text/tests/fixtures/minilm/bench_captum.py",
+                    &model,
+                    "--threads",
+                    &threads,
+                    "--rows",
+                    "50",
+                ],
+            )?;
+            for device in &options.devices {
+                let v = json(
+                    "target/debug/examples/similarity_bench",
+                    &[&model, device, "--json"],
+                )?;
+                rows.push(Row {
+                    model: "all-MiniLM-L6-v2".into(),
+                    method: "layer-integrated-gradients".into(),
+                    setting: format!("1 text pair, {} tokens, 50 steps", v["tokens"]),
+                    device: device.clone(),
+                    ember_ms: v["ms"].as_f64().unwrap_or(f64::NAN),
+                    captum_ms: captum["ms"].as_f64().unwrap_or(f64::NAN),
+                });
+            }
+        }
+        _ => eprintln!("==> skipping all-MiniLM-L6-v2: EMBER_MINILM is missing"),
+    }
+
+    let mut md = String::new();
+    let _ = writeln!(md, "{START}");
+    let _ = writeln!(
+        md,
+        "Generated by `cargo xtask bench --vs-captum` ({}), machine: {}. ember: the dev \
+         profile (dependencies and ember's kernel at opt-level 3), f32, each device's default \
+         rows per pass. Captum: {versions}, `torch.set_num_threads({})`, CPU. Medians of {} \
+         calls after a warm-up (3 for the real models), both sides in one run. `speed-up` = \
+         Captum's time ÷ ember's (above 1: ember is faster).\n",
+        today(),
+        machine(),
+        options.threads,
+        options.repeats,
+    );
+    let _ = writeln!(
+        md,
+        "| model | method | setting | ember device | ember ms | Captum ms | speed-up |\n\
+         |---|---|---|---|---|---|---|"
+    );
+    for r in &rows {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {:.1} | {:.1} | {:.2} |",
+            r.model,
+            r.method,
+            r.setting,
+            r.device,
+            r.ember_ms,
+            r.captum_ms,
+            r.captum_ms / r.ember_ms
+        );
+    }
+    let _ = writeln!(md, "{END}");
+    crate::bench::write_section(START, END, &md)
+}
+
+/// `torch X, captum Y` of `python`, or why it cannot run the reference side.
+fn python_versions(python: &str) -> Result<String, String> {
+    let out = Command::new(python)
+        .args([
+            "-c",
+            "import torch, captum; print(f'torch {torch.__version__}, Captum {captum.__version__}')",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run {python}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{python} cannot import torch and captum (`pip install torch captum`, or \
+             --python PATH): {}",
+            String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("")
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}

@@ -3,12 +3,17 @@
 //! one process: tokens per second and the rows per pass (docs/benchmarks.md).
 //!
 //! ```sh
-//! cargo run --release -p ember-text --example similarity_bench -- MODEL_DIR [flex|ndarray]
+//! cargo run --release -p ember-text --example similarity_bench -- MODEL_DIR [DEVICE] [--json]
 //! ```
+//!
+//! `DEVICE` is any `--device` name of the CLI (flex, ndarray, wgpu, tch, ...; default flex).
+//! With `--json` it measures one text at the default rows per pass and prints one JSON object
+//! (`cargo xtask bench --vs-captum` reads it).
 
 use std::time::Instant;
 
 use burn::tensor::{Device, Tensor};
+use ember::backend::Backend;
 use ember_core::kernel::bench::raw_forward_backward;
 use ember_core::{GradientKernel, RowSamples, SplitModel, Tail};
 use ember_text::{
@@ -38,20 +43,24 @@ fn time(mut run: impl FnMut()) -> f64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let dir = args
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let json = args.iter().any(|a| a == "--json");
+    let mut positional = args.iter().filter(|a| *a != "--json");
+    let dir = positional
         .next()
-        .ok_or("usage: similarity_bench MODEL_DIR [flex|ndarray]")?;
-    #[allow(deprecated)]
-    let device = match args.next().as_deref() {
-        Some("ndarray") => Device::ndarray(),
-        _ => Device::flex(),
-    };
+        .ok_or("usage: similarity_bench MODEL_DIR [DEVICE] [--json]")?;
+    let backend: Backend = positional.next().map_or("flex", |s| s.as_str()).parse()?;
+    let device: Device = backend.device()?;
     let encoder = SentenceEncoder::load(dir.as_ref(), &device)?;
-    println!("texts tokens max_rows rows/pass  IG-50 s  raw fwd+bwd s  ratio  tokens/s");
-    for texts in [1usize, 8] {
+    let (text_counts, row_settings): (&[usize], &[Option<usize>]) = if json {
+        (&[1], &[None])
+    } else {
+        println!("texts tokens max_rows rows/pass  IG-50 s  raw fwd+bwd s  ratio  tokens/s");
+        (&[1, 8], &[None, Some(25), Some(100), Some(200)])
+    };
+    for &texts in text_counts {
         let batch_texts = vec![TEXT; texts];
-        for max_rows in [None, Some(25), Some(100), Some(200)] {
+        for &max_rows in row_settings {
             let settings = SimilaritySettings {
                 max_rows,
                 ..SimilaritySettings::default()
@@ -88,6 +97,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 raw_forward_backward(&kernel, &tail, rows.clone(), &vec![0; n * 50]).expect("raw");
             });
             let tokens = batch.encodings.iter().map(|e| e.len()).sum::<usize>();
+            if json {
+                let out = serde_json::json!({
+                    "device": backend.name(), "texts": texts, "tokens": tokens, "steps": 50,
+                    "rows_per_pass": rows_per_pass, "ms": ig * 1e3, "raw_ms": raw * 1e3,
+                    "repeats": REPEATS,
+                });
+                println!("{out}");
+                continue;
+            }
             println!(
                 "{texts:5} {tokens:6} {:>8} {rows_per_pass:9} {ig:8.3} {raw:14.3} {:6.2} {:9.1}",
                 max_rows.map_or("default".into(), |r| r.to_string()),

@@ -105,6 +105,37 @@ pub fn run(repeats: usize, extra_devices: &[String]) -> Result<(), String> {
     }
     let _ = writeln!(
         md,
+        "\n### Overhead at the tuned rows per pass (flex, batch 64, steps 50, samples 50)\n\n\
+         `ember bench --tune-rows`: the rows per pass measured fastest for the model's raw \
+         forward+backward (`GradientKernel::tune_rows`, powers of two from 8 to 1024), used by \
+         the method and the raw limit alike; `search ms` is the search's one-off time.\n\n\
+         | model | method | tuned rows/pass | method ms | raw ms | ratio | search ms |\n\
+         |---|---|---|---|---|---|---|"
+    );
+    for model in MODELS {
+        for method in ["integrated-gradients", "smoothgrad"] {
+            let v = bench(&[
+                "--model",
+                model,
+                "--method",
+                method,
+                "--tune-rows",
+                "--repeats",
+                &repeats,
+            ])?;
+            let _ = writeln!(
+                md,
+                "| {model} | {method} | {} | {:.3} | {:.3} | {:.3} | {:.1} |",
+                v["rows_per_pass"],
+                v["median_ms"].as_f64().unwrap_or(f64::NAN),
+                v["raw_ms"].as_f64().unwrap_or(f64::NAN),
+                v["ratio"].as_f64().unwrap_or(f64::NAN),
+                v["tuning_ms"].as_f64().unwrap_or(f64::NAN),
+            );
+        }
+    }
+    let _ = writeln!(
+        md,
         "\n### Rows per pass (flex, integrated gradients, batch 64, steps 50)\n\n\
          The default for these small rows is 128 rows on CPU backends (the cap; the 16 MiB \
          input budget would allow more); both sides use the same block size.\n\n\

@@ -61,7 +61,9 @@ pub fn run(options: &Options) -> Result<(), String> {
     } else {
         crate::FEATURES
     };
-    let versions = python_versions(&options.python)?;
+    // The Python by its own path: the tch environment puts PyTorch 2.9.0's venv first on PATH.
+    let (python, versions) = python_versions(&options.python)?;
+    let python = python.as_str();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(&cargo)
         .args(["test", "--workspace", "--features", features, "--no-run"])
@@ -73,7 +75,10 @@ pub fn run(options: &Options) -> Result<(), String> {
     }
     let repeats = options.repeats.to_string();
     let threads = options.threads.to_string();
+    // ember runs in the build's environment (LibTorch's libraries for tch); Python in the
+    // caller's, so that its own torch loads its own libraries.
     let json = |program: &str, args: &[&str]| -> Result<Value, String> {
+        let env: &[(String, String)] = if program == python { &[] } else { &env };
         eprintln!("==> {program} {}", args.join(" "));
         let out = Command::new(program)
             .args(args)
@@ -98,7 +103,7 @@ pub fn run(options: &Options) -> Result<(), String> {
 
     // The zoo.
     let captum = json(
-        &options.python,
+        python,
         &[
             "benches/captum_zoo.py",
             "--threads",
@@ -174,7 +179,7 @@ pub fn run(options: &Options) -> Result<(), String> {
             if !reference.is_empty() {
                 args.extend(["--reference", &reference]);
             }
-            let captum = json(&options.python, &args)?;
+            let captum = json(python, &args)?;
             for device in &options.devices {
                 let v = json(
                     ember,
@@ -219,7 +224,7 @@ pub fn run(options: &Options) -> Result<(), String> {
         Some(model) if model.exists() => {
             let model = model.to_string_lossy().to_string();
             let captum = json(
-                &options.python,
+                python,
                 &[
                     "crates/ember-text/tests/fixtures/minilm/bench_captum.py",
                     &model,
@@ -283,12 +288,13 @@ pub fn run(options: &Options) -> Result<(), String> {
     crate::bench::write_section(START, END, &md)
 }
 
-/// `torch X, captum Y` of `python`, or why it cannot run the reference side.
-fn python_versions(python: &str) -> Result<String, String> {
+/// The path of `python` and its `torch X, captum Y`, or why it cannot run the reference side.
+fn python_versions(python: &str) -> Result<(String, String), String> {
     let out = Command::new(python)
         .args([
             "-c",
-            "import torch, captum; print(f'torch {torch.__version__}, Captum {captum.__version__}')",
+            "import sys, torch, captum; print(sys.executable); \
+             print(f'torch {torch.__version__}, Captum {captum.__version__}')",
         ])
         .output()
         .map_err(|e| format!("cannot run {python}: {e}"))?;
@@ -303,5 +309,8 @@ fn python_versions(python: &str) -> Result<String, String> {
                 .unwrap_or("")
         ));
     }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut lines = stdout.lines();
+    let path = lines.next().unwrap_or(python).trim().to_string();
+    Ok((path, lines.next().unwrap_or("").trim().to_string()))
 }

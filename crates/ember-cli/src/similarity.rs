@@ -39,6 +39,14 @@ pub struct SimilarityArgs {
     /// riemann-left, riemann-right, riemann-middle.
     #[arg(long, value_enum, default_value = "gauss-legendre")]
     pub quadrature: QuadratureName,
+    /// Integrated Gradients' adaptive mode: double each text's steps on the nested trapezoid
+    /// rule until |delta| ≤ tolerance · |F(x) − F(x′)| (`--steps` and `--quadrature` are then
+    /// unused; each text reports its steps).
+    #[arg(long)]
+    pub tolerance: Option<f64>,
+    /// The adaptive mode's most points per text.
+    #[arg(long, default_value_t = 1025)]
+    pub max_steps: usize,
     /// SmoothGrad's noisy copies of the embeddings.
     #[arg(long, default_value_t = 50)]
     pub samples: usize,
@@ -130,6 +138,8 @@ pub fn run(args: &SimilarityArgs) -> Result<(), String> {
     let settings = SimilaritySettings {
         steps: args.steps,
         quadrature: args.quadrature.into(),
+        tolerance: args.tolerance,
+        max_steps: args.max_steps,
         samples: args.samples,
         noise_level: args.noise_level,
         seed: args.seed,

@@ -193,6 +193,12 @@ pub struct SimilaritySettings {
     pub steps: usize,
     /// Integrated Gradients' quadrature (Gauss–Legendre, Captum's default).
     pub quadrature: Quadrature,
+    /// Integrated Gradients' adaptive mode: each text's steps are doubled on the nested
+    /// trapezoid rule until `|δ| ≤ tolerance · |F(x) − F(x′)|` (or `max_steps`); `steps` and
+    /// `quadrature` are then unused, and each record reports its own steps. `None`: fixed steps.
+    pub tolerance: Option<f64>,
+    /// The adaptive mode's most points per text (1025).
+    pub max_steps: usize,
     /// SmoothGrad's noisy copies (50).
     pub samples: usize,
     /// SmoothGrad's noise, a fraction of each text's embedding range (0.05: a word embedding's
@@ -216,6 +222,8 @@ impl Default for SimilaritySettings {
         Self {
             steps: 50,
             quadrature: Quadrature::GaussLegendre,
+            tolerance: None,
+            max_steps: 1025,
             samples: 50,
             noise_level: 0.05,
             seed: 0,
@@ -272,7 +280,8 @@ struct Explained {
     deltas: Option<Vec<f64>>,
     /// `F(x)` and `F(x′)` per text, where the method evaluated both (Integrated Gradients).
     evaluated: Option<(Vec<f64>, Vec<f64>)>,
-    steps: Option<usize>,
+    /// Integration points per text.
+    steps: Option<Vec<usize>>,
     samples: Option<usize>,
     model_evaluations: usize,
     rows_per_pass: usize,
@@ -287,11 +296,13 @@ impl Explained {
         samples: Option<usize>,
     ) -> Result<Self, TextError> {
         let report = out.report;
+        let texts = report.scores.len();
         Ok(Self {
             maps: rows(reduction.apply(out.values))?,
             deltas: report.delta,
             evaluated: report.baseline_scores.map(|b| (report.scores, b)),
-            steps,
+            // The adaptive mode's own count per text, or the fixed count for every text.
+            steps: report.steps.or(steps.map(|s| vec![s; texts])),
             samples,
             model_evaluations: report.model_evaluations,
             rows_per_pass: report.rows_per_pass,
@@ -330,6 +341,8 @@ pub fn explain_similarity(
             let ig = IntegratedGradientsConfig::new()
                 .with_steps(settings.steps)
                 .with_quadrature(settings.quadrature)
+                .with_tolerance(settings.tolerance)
+                .with_max_steps(settings.max_steps)
                 .with_baseline(Baseline::from_tensor(baseline.clone())?)
                 .with_max_rows(settings.max_rows);
             let out = LayerIntegratedGradientsConfig::new()
@@ -405,7 +418,7 @@ pub fn explain_similarity(
             baseline_score: baseline_scores[i],
             delta: explained.deltas.as_ref().map(|d| d[i]),
             reduction: reduction.map(|r| r.name().into()),
-            steps: explained.steps,
+            steps: explained.steps.as_ref().map(|s| s[i]),
             samples: explained.samples,
             model_evaluations: explained.model_evaluations,
             rows_per_pass: explained.rows_per_pass,

@@ -224,6 +224,52 @@ fn a_batch_gives_each_text_its_own_attributions(device: &Device) {
     }
 }
 
+/// The adaptive mode brings each text of a batch under its own completeness bound, reports
+/// its own steps, and agrees with the converged fixed rule.
+fn adaptive_integrated_gradients_meets_each_texts_bound() {
+    let encoder = encoder(&Device::flex());
+    let texts = [TEXT, "I love dogs."];
+    let adaptive = SimilaritySettings {
+        tolerance: Some(0.01),
+        ..SimilaritySettings::default()
+    };
+    let method = SimilarityMethod::IntegratedGradients;
+    let got = explain_similarity(&encoder, &texts, REFERENCE, method, &adaptive).unwrap();
+    let fixed = explain_similarity(
+        &encoder,
+        &texts,
+        REFERENCE,
+        method,
+        &SimilaritySettings::default(),
+    )
+    .unwrap();
+    for (record, converged) in got.iter().zip(&fixed) {
+        let steps = record.steps.expect("each text reports its steps");
+        assert!(
+            (steps - 1).is_power_of_two() && (5..=1025).contains(&steps),
+            "{steps} is not a nested trapezoid's 2^L + 1 points"
+        );
+        let change = record.score - record.baseline_score;
+        let delta = record.delta.expect("IG reports its delta");
+        assert!(
+            delta.abs() <= 0.01 * change.abs(),
+            "{:?}: |δ| = {delta:e} over 1% of {change}",
+            record.text
+        );
+        let difference = largest_difference(&record.attributions, &converged.attributions);
+        assert!(
+            difference < 0.02 * change.abs(),
+            "{:?} at {steps} steps differs from Gauss–Legendre at 50 by {difference}",
+            record.text
+        );
+        ember_testkit::note(&format!(
+            "adaptive IG (1%): {:?} in {steps} steps, |δ|/ΔF = {:.1e}",
+            record.text,
+            delta.abs() / change.abs()
+        ));
+    }
+}
+
 fn a_missing_model_directory_is_a_typed_error() {
     let error = SentenceEncoder::load(Path::new("no/such/minilm"), &Device::flex()).unwrap_err();
     assert!(
@@ -373,6 +419,10 @@ fn main() -> std::process::ExitCode {
             a_missing_model_directory_is_a_typed_error,
         )
         .plain_needing("bad_texts_are_typed_errors", bad_texts_are_typed_errors)
+        .plain_needing(
+            "adaptive_integrated_gradients_meets_each_texts_bound",
+            adaptive_integrated_gradients_meets_each_texts_bound,
+        )
         .plain_needing(
             "weights_that_do_not_match_the_config_name_every_tensor",
             weights_that_do_not_match_the_config_name_every_tensor,

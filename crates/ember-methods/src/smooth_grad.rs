@@ -23,13 +23,14 @@
 //!
 //! The noise is drawn on the host from a seeded generator, in the order (noise sample, input
 //! sample, element), so a seed gives the same noise on every device and for every
-//! `max_rows`. While one batch of copies runs, the next is drawn on a second thread (for
-//! batches up to 32 MiB), so the draw hides behind the model. The noisy copies are stacked into batches of about `max_rows` rows (by default
-//! 8 × the device's rows per pass), and each batch is ONE call of the inner method: its plan (one point per copy for saliency, the
-//! copies × steps path points for Integrated Gradients) streams through ember's kernel in
-//! blocks, so memory grows with `max_rows`, not with samples × steps. The mean, mean of
-//! squares and variance are folded batch by batch (Chan et al.'s pairwise update, stable
-//! where `E[φ²] − E[φ]²` would cancel).
+//! `max_rows`. The noisy copies are stacked into batches of about `max_rows` rows (by default
+//! 8 × the device's rows per pass); while one batch runs, the next is drawn on a second
+//! thread (for batches up to 32 MiB), so the draw hides behind the model where a core is
+//! free. Each batch is ONE call of the inner method: its plan (one point per copy for
+//! saliency, the copies × steps path points for Integrated Gradients) streams through
+//! ember's kernel in blocks, so memory grows with `max_rows`, not with samples × steps. The
+//! mean, mean of squares and variance are folded batch by batch (Chan et al.'s pairwise
+//! update, stable where `E[φ²] − E[φ]²` would cancel).
 
 use burn::config::Config;
 use burn::tensor::{FloatDType, Tensor, TensorData};

@@ -37,7 +37,7 @@ Models and samples
    ``internal_batch_size=32``. One photo per ``attribute`` call.
    Grid order: rule by rule (gausslegendre, riemann_trapezoid, riemann_middle, riemann_left),
    n ascending, photos inside; a rule stops once every photo has been under the bound at two
-   consecutive n, or at 512. ``--photo-budget-min`` (default 40) bounds the photo part: an n
+   consecutive n, or at the grid's end. ``--photo-budget-min`` (default 40) bounds the photo part: an n
    whose estimated cost (n x photos x measured seconds per row) would cross it is not started
    and the rule is marked ``truncated_by_budget`` (the two cheap rules come first).
 2. ``minilm`` -- sentence-transformers all-MiniLM-L6-v2 (transformers BertModel, eager
@@ -81,10 +81,9 @@ Versions used (the run reported with this script): Python 3.11, torch 2.15.0 (CP
 ``torch.set_num_threads(1)``), captum 0.9.0, transformers 5.24.0, tokenizers 0.23, numpy 2.4,
 Pillow 13.0, efficientnet-lite-pytorch 0.1.0; the JSON records the exact versions.
 
-    nice -n 19 python3 benches/completeness_captum.py \
-        --weights /tmp/lite0.pth --reference /tmp/effnet/r \
-        --photos ../shared/data/photos --minilm /tmp/minilm/model \
-        --out /tmp/completeness_captum.json
+    EMBER_EFFICIENTNET_LITE0=.../efficientnet-lite0-57934424.pth EMBER_MINILM=.../minilm \
+        nice -n 19 python3 benches/completeness_captum.py [--reference DIR] \
+        [--photos ../shared/data/photos] [--grid 4,8,...,512] [--rules gausslegendre,...]
 """
 import argparse
 import json
@@ -303,7 +302,7 @@ def run_photos(args, cache, out):
                 break
             prev_all_under = all_under
         else:
-            info["stopped"] = info["stopped"] or "grid end (512)"
+            info["stopped"] = info["stopped"] or "grid end (%d)" % GRID[-1]
     out["models"]["efficientnet"] = {
         "model": "EfficientNet-Lite0 (efficientnet-lite-pytorch %s, %s)"
                  % (getattr(ref, "__version__", "?"), args.weights),
@@ -355,14 +354,20 @@ def summarise(m):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--weights", default="/tmp/lite0.pth")
-    ap.add_argument("--reference", default="/tmp/effnet/r")
+    ap.add_argument("--weights", default=os.environ.get("EMBER_EFFICIENTNET_LITE0"),
+                    help="EfficientNet-Lite0's .pth (default: $EMBER_EFFICIENTNET_LITE0)")
+    ap.add_argument("--reference", default=os.environ.get("EMBER_EFFICIENTNET_REFERENCE"),
+                    help="the folder holding efficientnet_lite_pytorch, unless it is installed")
     ap.add_argument("--photos", default=os.path.join(os.path.dirname(ROOT), "shared", "data",
                                                      "photos"))
-    ap.add_argument("--minilm", default="/tmp/minilm/model")
+    ap.add_argument("--minilm", default=os.environ.get("EMBER_MINILM"),
+                    help="all-MiniLM-L6-v2's folder (default: $EMBER_MINILM)")
     ap.add_argument("--models", default="minilm,efficientnet")
-    ap.add_argument("--cache", default="/tmp/completeness_cache.json")
-    ap.add_argument("--out", default="/tmp/completeness_captum.json")
+    ap.add_argument("--cache", default=os.path.join(ROOT, "target", "completeness_cache.json"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "target", "completeness_captum.json"))
+    ap.add_argument("--grid", default=",".join(str(n) for n in GRID),
+                    help="the step counts, comma-separated")
+    ap.add_argument("--rules", default=",".join(RULES), help="the rules, comma-separated")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--photo-batch", type=int, default=32)
     ap.add_argument("--text-batch", type=int, default=128)
@@ -370,6 +375,9 @@ def main():
     ap.add_argument("--row-seconds", type=float, default=0.2,
                     help="seconds per EfficientNet row assumed before one is measured")
     args = ap.parse_args()
+    global GRID, RULES
+    GRID = [int(n) for n in args.grid.split(",")]
+    RULES = args.rules.split(",")
 
     import numpy as np
     import PIL

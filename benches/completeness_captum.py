@@ -353,6 +353,7 @@ def summarise(m):
 
 
 def main():
+    global GRID, RULES
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--weights", default=os.environ.get("EMBER_EFFICIENTNET_LITE0"),
                     help="EfficientNet-Lite0's .pth (default: $EMBER_EFFICIENTNET_LITE0)")
@@ -375,7 +376,6 @@ def main():
     ap.add_argument("--row-seconds", type=float, default=0.2,
                     help="seconds per EfficientNet row assumed before one is measured")
     args = ap.parse_args()
-    global GRID, RULES
     GRID = [int(n) for n in args.grid.split(",")]
     RULES = args.rules.split(",")
 
@@ -391,8 +391,13 @@ def main():
                 "captum": captum.__version__, "transformers": transformers.__version__,
                 "tokenizers": tokenizers.__version__, "numpy": np.__version__,
                 "pillow": PIL.__version__}
-    fingerprint = json.dumps({"v": versions, "weights": os.path.abspath(args.weights),
-                              "minilm": os.path.abspath(args.minilm),
+    models = args.models.split(",")
+    for model, path, var in (("efficientnet", args.weights, "EMBER_EFFICIENTNET_LITE0"),
+                             ("minilm", args.minilm, "EMBER_MINILM")):
+        if model in models and not path:
+            sys.exit("%s needs its weights: set %s or pass the option" % (model, var))
+    fingerprint = json.dumps({"v": versions, "weights": os.path.abspath(args.weights or ""),
+                              "minilm": os.path.abspath(args.minilm or ""),
                               "photo_batch": args.photo_batch, "text_batch": args.text_batch,
                               "pairs": PAIRS}, sort_keys=True)
     cache = Cache(args.cache, fingerprint)

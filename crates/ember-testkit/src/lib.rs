@@ -225,6 +225,63 @@ pub fn path(var: &str) -> std::path::PathBuf {
         .into()
 }
 
+/// The opener of the crates that test on Burn's devices directly (zoo, text, metrics):
+/// `flex`, `ndarray`, `wgpu` (this crate's `wgpu` feature; on Vulkan when
+/// `EMBER_WGPU_API=vulkan`) or `tch` (its `tch` feature: LibTorch on the CPU), each touched
+/// once so that a missing adapter or PyTorch shows here, or why it cannot run.
+pub fn open(name: &str) -> Result<Device, String> {
+    match name {
+        "flex" => Ok(Device::flex()),
+        #[allow(deprecated)] // Burn 0.22 deprecates ndarray; ember keeps testing it
+        "ndarray" => Ok(Device::ndarray()),
+        "wgpu" => open_wgpu(),
+        "tch" => open_tch(),
+        other => Err(format!("unknown backend {other}")),
+    }
+}
+
+#[cfg(feature = "wgpu")]
+fn open_wgpu() -> Result<Device, String> {
+    let api = match std::env::var("EMBER_WGPU_API").as_deref() {
+        Ok("vulkan") => burn::tensor::wgpu::WgpuBackend::Vulkan,
+        _ => burn::tensor::wgpu::WgpuBackend::Auto,
+    };
+    let device = Device::wgpu_options()
+        .graphics_api(api)
+        .init()
+        .map_err(|e| format!("no usable adapter: {e}"))?;
+    touch(&device)?;
+    Ok(device)
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn open_wgpu() -> Result<Device, String> {
+    Err("this build lacks the crate's `wgpu` feature".into())
+}
+
+#[cfg(feature = "tch")]
+fn open_tch() -> Result<Device, String> {
+    #[allow(deprecated)] // Burn 0.22 deprecates LibTorch; ember keeps it as an optional backend
+    let device = Device::libtorch();
+    touch(&device)?;
+    Ok(device)
+}
+
+#[cfg(not(feature = "tch"))]
+fn open_tch() -> Result<Device, String> {
+    Err("this build lacks the crate's `tch` feature".into())
+}
+
+/// One small computation read back, so that a backend that cannot run fails here.
+#[cfg(any(feature = "wgpu", feature = "tch"))]
+fn touch(device: &Device) -> Result<(), String> {
+    let probe = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0], device).sum();
+    probe
+        .try_into_data()
+        .map(|_| ())
+        .map_err(|e| format!("{e:?}"))
+}
+
 /// Opens a backend, turning a panic of the backend into the reason it cannot run.
 fn open_guarded(open: Opener, backend: &str) -> Result<Device, String> {
     std::panic::catch_unwind(|| open(backend)).unwrap_or_else(|panic| Err(panic_message(&*panic)))

@@ -227,52 +227,6 @@ fn another_models_weights_name_every_problem() {
     assert!(text.contains("`0.weight` in the file"), "{text}");
 }
 
-fn open(name: &str) -> Result<Device, String> {
-    match name {
-        "flex" => Ok(Device::flex()),
-        #[allow(deprecated)]
-        "ndarray" => Ok(Device::ndarray()),
-        "wgpu" => wgpu(),
-        "tch" => tch(),
-        other => Err(format!("unknown backend {other}")),
-    }
-}
-
-/// LibTorch on the CPU (this crate's `tch` feature), touched so that a missing PyTorch shows here.
-#[cfg(feature = "tch")]
-fn tch() -> Result<Device, String> {
-    #[allow(deprecated)] // Burn 0.22 deprecates LibTorch; ember keeps it as an optional backend
-    let device = Device::libtorch();
-    let probe = Tensor::<1>::from_floats([1.0, 2.0], &device).sum();
-    probe.try_into_data().map_err(|e| format!("{e:?}"))?;
-    Ok(device)
-}
-
-#[cfg(not(feature = "tch"))]
-fn tch() -> Result<Device, String> {
-    Err("this build lacks the `tch` feature of ember-zoo".into())
-}
-
-#[cfg(feature = "wgpu")]
-fn wgpu() -> Result<Device, String> {
-    let api = match std::env::var("EMBER_WGPU_API").as_deref() {
-        Ok("vulkan") => burn::tensor::wgpu::WgpuBackend::Vulkan,
-        _ => burn::tensor::wgpu::WgpuBackend::Auto,
-    };
-    let device = Device::wgpu_options()
-        .graphics_api(api)
-        .init()
-        .map_err(|e| format!("no usable adapter: {e}"))?;
-    let probe = Tensor::<1>::from_floats([1.0, 2.0], &device).sum();
-    probe.try_into_data().map_err(|e| format!("{e:?}"))?;
-    Ok(device)
-}
-
-#[cfg(not(feature = "wgpu"))]
-fn wgpu() -> Result<Device, String> {
-    Err("this build lacks the `wgpu` feature of ember-zoo".into())
-}
-
 fn main() -> std::process::ExitCode {
     ember_testkit::Suite::new()
         .needs(WEIGHTS, ember_zoo::efficientnet::WEIGHTS_HINT)
@@ -292,5 +246,5 @@ fn main() -> std::process::ExitCode {
             "another_models_weights_name_every_problem",
             another_models_weights_name_every_problem,
         )
-        .run(open)
+        .run(ember_testkit::open)
 }

@@ -1,60 +1,18 @@
 //! Shared test support: the devices of every backend this build has, small models with known
 //! weights, and host reads.
 //!
-//! Mirrors `crates/ember/tests/common`: one test body runs as `flex::name`, `ndarray::name` and
-//! (with this crate's `wgpu` feature) `wgpu::name`, so a failure names its backend. Without
-//! an adapter the wgpu tests show as ignored, or fail with `EMBER_REQUIRE_WGPU=1`.
+//! Mirrors `crates/ember/tests/common`: one test body runs as `flex::name`, `ndarray::name`,
+//! (with this crate's `wgpu` feature) `wgpu::name` and (with `tch`) `tch::name`, so a failure
+//! names its backend. Without an adapter the wgpu tests show as ignored, or fail with
+//! `EMBER_REQUIRE_WGPU=1`.
 
 #![allow(dead_code)]
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-/// Opens a backend by name for the test harness: `flex`, `ndarray`, or `wgpu` (this crate's
-/// `wgpu` feature; on Vulkan when `EMBER_WGPU_API=vulkan`), or says why it cannot run.
+/// Opens a backend by name for the test harness (see `ember_testkit::open`).
 pub fn open(name: &str) -> Result<Device, String> {
-    match name {
-        "flex" => Ok(Device::flex()),
-        #[allow(deprecated)]
-        "ndarray" => Ok(Device::ndarray()),
-        "wgpu" => wgpu(),
-        "tch" => tch(),
-        other => Err(format!("unknown backend {other}")),
-    }
-}
-
-/// LibTorch on the CPU (this crate's `tch` feature), touched so that a missing PyTorch shows here.
-#[cfg(feature = "tch")]
-fn tch() -> Result<Device, String> {
-    #[allow(deprecated)] // Burn 0.22 deprecates LibTorch; ember keeps it as an optional backend
-    let device = Device::libtorch();
-    let probe = Tensor::<1>::from_floats([1.0, 2.0], &device).sum();
-    probe.try_into_data().map_err(|e| format!("{e:?}"))?;
-    Ok(device)
-}
-
-#[cfg(not(feature = "tch"))]
-fn tch() -> Result<Device, String> {
-    Err("this build lacks the `tch` feature of ember-metrics".into())
-}
-
-#[cfg(feature = "wgpu")]
-fn wgpu() -> Result<Device, String> {
-    let api = match std::env::var("EMBER_WGPU_API").as_deref() {
-        Ok("vulkan") => burn::tensor::wgpu::WgpuBackend::Vulkan,
-        _ => burn::tensor::wgpu::WgpuBackend::Auto,
-    };
-    let device = Device::wgpu_options()
-        .graphics_api(api)
-        .init()
-        .map_err(|e| format!("no usable adapter: {e}"))?;
-    let probe = Tensor::<1>::from_floats([1.0, 2.0], &device).sum();
-    probe.try_into_data().map_err(|e| format!("{e:?}"))?;
-    Ok(device)
-}
-
-#[cfg(not(feature = "wgpu"))]
-fn wgpu() -> Result<Device, String> {
-    Err("this build lacks the `wgpu` feature of ember-metrics".into())
+    ember_testkit::open(name)
 }
 
 /// The test binary's `main`: every body runs as `flex::name`, `ndarray::name` and `wgpu::name`

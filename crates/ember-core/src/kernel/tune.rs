@@ -67,9 +67,9 @@ impl GradientKernel {
     /// runs, through the raw forward+backward of
     /// [`raw_forward_backward`](super::bench::raw_forward_backward).
     ///
-    /// It costs about `2 + 2 · candidates` forward+backward passes of the largest block: use
-    /// it for long runs (a batch of photos, many steps), then pass the rows to
-    /// `with_max_rows`.
+    /// It runs the largest block's rows three times per candidate (a warm-up and two timed
+    /// runs), so it costs about `3 · candidates` times the work of one such block: use it for
+    /// long runs (a batch of photos, many steps), then pass the rows to `with_max_rows`.
     ///
     /// # Errors
     ///

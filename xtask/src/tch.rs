@@ -62,31 +62,17 @@ pub fn run() -> Result<(), String> {
 pub fn environment() -> Result<Vec<(String, String)>, String> {
     let python =
         PathBuf::from(std::env::var("EMBER_TCH_PYTHON").unwrap_or_else(|_| "python3".into()));
-    let out = Command::new(&python)
-        .args([
-            "-c",
-            "import os, torch; print(torch.__version__); \
-             print(os.path.join(os.path.dirname(torch.__file__), 'lib'))",
-        ])
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
     let hint = format!(
         "burn-tch 0.22.1 needs PyTorch {TORCH_VERSION}: `python3 -m venv V && V/bin/pip install \
          torch=={TORCH_VERSION}`, then `EMBER_TCH_PYTHON=V/bin/python3 cargo xtask tch`"
     );
-    if !out.status.success() {
-        return Err(format!(
-            "{} cannot import torch ({}); {hint}",
-            python.display(),
-            String::from_utf8_lossy(&out.stderr)
-                .trim()
-                .lines()
-                .last()
-                .unwrap_or("")
-        ));
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let mut lines = stdout.lines();
+    let lines = python_lines(
+        &python.to_string_lossy(),
+        "import os, torch; print(torch.__version__); \
+         print(os.path.join(os.path.dirname(torch.__file__), 'lib'))",
+    )
+    .map_err(|e| format!("{e}; {hint}"))?;
+    let mut lines = lines.iter().map(String::as_str);
     let (version, lib) = (lines.next().unwrap_or(""), lines.next().unwrap_or(""));
     if version.split('+').next() != Some(TORCH_VERSION) {
         return Err(format!(
@@ -111,6 +97,23 @@ pub fn environment() -> Result<Vec<(String, String)>, String> {
         env.push(("PATH".to_string(), prepend(&dir.to_string_lossy(), "PATH")));
     }
     Ok(env)
+}
+
+/// The lines `python -c code` prints, or why it failed (the last line of its error).
+pub fn python_lines(python: &str, code: &str) -> Result<Vec<String>, String> {
+    let out = Command::new(python)
+        .args(["-c", code])
+        .output()
+        .map_err(|e| format!("cannot run {python}: {e}"))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr.trim().lines().last().unwrap_or("").to_string();
+        return Err(format!("{python} failed: {last}"));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect())
 }
 
 /// `first` followed by the current value of the path list `var`.

@@ -290,27 +290,12 @@ pub fn run(options: &Options) -> Result<(), String> {
 
 /// The path of `python` and its `torch X, captum Y`, or why it cannot run the reference side.
 fn python_versions(python: &str) -> Result<(String, String), String> {
-    let out = Command::new(python)
-        .args([
-            "-c",
-            "import sys, torch, captum; print(sys.executable); \
-             print(f'torch {torch.__version__}, Captum {captum.__version__}')",
-        ])
-        .output()
-        .map_err(|e| format!("cannot run {python}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{python} cannot import torch and captum (`pip install torch captum`, or \
-             --python PATH): {}",
-            String::from_utf8_lossy(&out.stderr)
-                .trim()
-                .lines()
-                .last()
-                .unwrap_or("")
-        ));
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let mut lines = stdout.lines();
-    let path = lines.next().unwrap_or(python).trim().to_string();
-    Ok((path, lines.next().unwrap_or("").trim().to_string()))
+    let lines = crate::tch::python_lines(
+        python,
+        "import sys, torch, captum; print(sys.executable); \
+         print(f'torch {torch.__version__}, Captum {captum.__version__}')",
+    )
+    .map_err(|e| format!("{e} (`pip install torch captum`, or --python PATH)"))?;
+    let path = lines.first().cloned().unwrap_or_else(|| python.into());
+    Ok((path, lines.get(1).cloned().unwrap_or_default()))
 }

@@ -104,14 +104,15 @@ def main():
         x, target = photos[i : i + 1], TARGETS[i]
         flat_x = x.reshape(-1).numpy().astype(np.float64)
         grads, F = evaluate(x, target, np.arange(n + 1) / n)
-        G = grads.astype(np.float64) @ flat_x  # dF/da at every grid point
+        grads = grads.astype(np.float64)
+        G = grads @ flat_x  # dF/da at every grid point
         nodes, weights = np.polynomial.legendre.leggauss(512)
         ref_grads, _ = evaluate(x, target, (nodes + 1) / 2)
         reference = (weights / 2) @ ref_grads.astype(np.float64) * flat_x
         difference = F[n] - F[0]
 
         def measure(w):
-            phi = (w @ grads.astype(np.float64)) * flat_x
+            phi = (w @ grads) * flat_x
             return {
                 "points": int((w > 0).sum()),
                 "relative_delta": abs(phi.sum() - difference) / abs(difference),
@@ -133,7 +134,7 @@ def main():
                     mask = np.zeros(n + 1)
                     mask[p * width : (p + 1) * width + 1] = 1
                     # the panel's own trapezoid: its end points weighted by this panel only
-                    own = trapezoid_weights(panels, levels) * mask
+                    own = w * mask
                     if p > 0:
                         own[p * width] = (width >> levels[p]) / n / 2
                     if p < panels - 1:

@@ -24,7 +24,9 @@ What it does, per photo (the four shared photos, as crates/ember-zoo/tests/fixtu
      e_p = F(b_p) - F(a_p) - trapezoid_p(dF/da), stops when |sum e_p| <= 1 % |F(x) - F(x')|,
      and otherwise refines every panel with |e_p| >= max |e| / 4.
    For each: the points used, |delta| / |F(x) - F(x')| and the attribution's relative L2 distance
-   to the reference, ||phi - phi_ref|| / ||phi_ref||.
+   to the reference, ||phi - phi_ref|| / ||phi_ref||; for the uniform rule also how far the
+   attributions moved from the level below, ||phi_L - phi_(L-1)|| / ||phi_L||, an error estimate
+   that needs no reference.
 
 Output: a table on stdout and, with --json, every figure.
 
@@ -98,8 +100,8 @@ def main():
         return w
 
     report = {"versions": {"torch": torch.__version__, "numpy": np.__version__}, "photos": []}
-    print("| photo | scheme | points | |δ|/ΔF | rel. L2 to GL-512 |")
-    print("|---|---|---|---|---|")
+    print("| photo | scheme | points | |δ|/ΔF | rel. L2 to GL-512 | rel. change from the level below |")
+    print("|---|---|---|---|---|---|")
     for i in args.photos:
         x, target = photos[i : i + 1], TARGETS[i]
         flat_x = x.reshape(-1).numpy().astype(np.float64)
@@ -111,17 +113,25 @@ def main():
         reference = (weights / 2) @ ref_grads.astype(np.float64) * flat_x
         difference = F[n] - F[0]
 
-        def measure(w):
+        def measure(w, previous=None):
             phi = (w @ grads) * flat_x
-            return {
+            row = {
                 "points": int((w > 0).sum()),
                 "relative_delta": abs(phi.sum() - difference) / abs(difference),
                 "relative_l2": float(np.linalg.norm(phi - reference) / np.linalg.norm(reference)),
             }
+            if previous is not None:
+                # what the attributions moved since the previous level: an estimate of the
+                # error that needs no reference
+                change = (w - previous) @ grads * flat_x
+                row["relative_change"] = float(np.linalg.norm(change) / np.linalg.norm(phi))
+            return row
 
         rows = []
         for level in range(2, LEVEL + 1):
-            rows.append({"scheme": "uniform", **measure(trapezoid_weights(1, [level]))})
+            w = trapezoid_weights(1, [level])
+            previous = trapezoid_weights(1, [level - 1]) if level > 2 else None
+            rows.append({"scheme": "uniform", **measure(w, previous)})
         for panels in (8, 16):
             width = n // panels
             top = LEVEL - int(np.log2(panels))  # a panel's finest level on the grid
@@ -153,7 +163,7 @@ def main():
             mark = " (adaptive stop)" if r is first else ""
             print(
                 f"| {NAMES[i]} | {r['scheme']}{mark} | {r['points']} | {r['relative_delta']:.4f} | "
-                f"{r['relative_l2']:.4f} |",
+                f"{r['relative_l2']:.4f} | {r.get('relative_change', float('nan')):.4f} |",
                 flush=True,
             )
         report["photos"].append({"photo": NAMES[i], "target": target, "difference": difference, "rows": rows})

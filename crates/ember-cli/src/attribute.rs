@@ -317,6 +317,13 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
     if let Some(converged) = &report.converged {
         metadata.insert("converged".into(), join(converged));
     }
+    if let Some(change) = &report.attribution_change {
+        let cells: Vec<String> = change
+            .iter()
+            .map(|c| c.map_or("none".into(), |c| format!("{c:e}")))
+            .collect();
+        metadata.insert("attribution_change".into(), join(&cells));
+    }
     if let Some(noise) = &report.noise {
         metadata.insert("inner".into(), noise.inner.clone());
         metadata.insert("samples".into(), noise.samples.to_string());

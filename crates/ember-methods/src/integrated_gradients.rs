@@ -22,6 +22,8 @@
 //! 5 points. Each round doubles the points of the samples that have not converged, evaluating
 //! only the new midpoints and reusing every gradient computed before, until every sample's
 //! `|delta| ≤ tolerance · |F(x) − F(x′)|` (or `≤ abs_tolerance`) or `max_steps` is reached.
+//! The report also gives how far each sample's attributions moved in its last doubling
+//! ([`Report::attribution_change`]), an estimate of their own error that the delta is not.
 
 use std::ops::Range;
 
@@ -239,21 +241,21 @@ impl<const D: usize> Attribution<D> for IntegratedGradients {
         let direction = input - baseline.clone();
         let mut plan = PathPlan::new(&baseline, &direction, per_sample, targets.clone());
         let slots = targets.len();
-        let (acc, scale, steps, converged) = match &self.rule {
+        let (acc, scale, steps, converged, change) = match &self.rule {
             Rule::Fixed { alphas, weights } => {
                 plan.points = Points::Rule {
                     alphas: alphas.clone(),
                     weights: weights.clone(),
                 };
                 let acc = self.kernel.accumulate(model, &plan, None)?;
-                (acc, vec![1.0; slots], vec![alphas.len(); slots], None)
+                (acc, vec![1.0; slots], vec![alphas.len(); slots], None, None)
             }
             Rule::Adaptive {
                 tolerance,
                 abs_tolerance,
                 max_level,
             } => {
-                let (acc, levels, converged) = self.adaptive(
+                let (acc, levels, converged, change) = self.adaptive(
                     model,
                     &mut plan,
                     &differences,
@@ -263,7 +265,7 @@ impl<const D: usize> Attribution<D> for IntegratedGradients {
                 )?;
                 let scale = levels.iter().map(|&l| 0.5f64.powi(l as i32)).collect();
                 let steps = levels.iter().map(|&l| (1usize << l) + 1).collect();
-                (acc, scale, steps, Some(converged))
+                (acc, scale, steps, Some(converged), Some(change))
             }
         };
 
@@ -280,18 +282,23 @@ impl<const D: usize> Attribution<D> for IntegratedGradients {
         } else {
             integrated
         };
-        let report = Report::new("integrated-gradients", targets, scores, acc.stats)
+        let mut report = Report::new("integrated-gradients", targets, scores, acc.stats)
             .with_targets_per_sample(per_sample)
             .with_path(baseline_scores, delta)
             .with_steps(steps, converged)
             .with_extra_evaluations(2 * batch);
+        if let Some(change) = change {
+            report = report.with_attribution_change(change);
+        }
         Ok(Attributions { values, report })
     }
 }
 
 impl IntegratedGradients {
     /// The adaptive rounds: returns the raw trapezoid sums (end points weighted ½, interior
-    /// points 1), each slot's level `L` (spacing `2^−L`) and whether it converged.
+    /// points 1), each slot's level `L` (spacing `2^−L`), whether it converged and how far its
+    /// attributions moved in its last round (`None` before its first doubling).
+    #[allow(clippy::type_complexity)]
     fn adaptive<const D: usize, M: Model<D> + ?Sized>(
         &self,
         model: &M,
@@ -300,7 +307,7 @@ impl IntegratedGradients {
         tolerance: f64,
         abs_tolerance: f64,
         max_level: u32,
-    ) -> Result<(Accumulators<D>, Vec<u32>, Vec<bool>)> {
+    ) -> Result<(Accumulators<D>, Vec<u32>, Vec<bool>, Vec<Option<f64>>)> {
         let slots = differences.len();
         let start = ADAPTIVE_START_LEVEL.min(max_level);
         let n = (1usize << start) + 1;
@@ -314,6 +321,7 @@ impl IntegratedGradients {
         let mut acc = self.kernel.accumulate(model, plan, None)?;
         let mut levels = vec![start; slots];
         let mut converged = vec![false; slots];
+        let mut change = vec![None; slots];
         loop {
             let totals =
                 row_sums(acc.sum.clone().reshape([slots, plan.features]) * plan.direction.clone())?;
@@ -331,7 +339,7 @@ impl IntegratedGradients {
                 }
             }
             let Some(&first) = active.first() else {
-                return Ok((acc, levels, converged));
+                return Ok((acc, levels, converged, change));
             };
             // Every active slot is at the same level: they all started together and every
             // round refines all of them.
@@ -339,9 +347,43 @@ impl IntegratedGradients {
             for &slot in &active {
                 levels[slot] = level;
             }
-            plan.points = Points::Midpoints { active, level };
+            let previous = acc.sum.clone();
+            plan.points = Points::Midpoints {
+                active: active.clone(),
+                level,
+            };
             acc = self.kernel.accumulate(model, plan, Some(acc))?;
+            let moved = self.moved(previous, acc.sum.clone(), plan)?;
+            for slot in active {
+                change[slot] = moved[slot];
+            }
         }
+    }
+
+    /// `‖φ_L − φ_(L−1)‖ / ‖φ_L‖` per slot, from the raw trapezoid sums of two consecutive
+    /// levels (`S_L` at spacing `2^−L`, `S_(L−1)` at twice that): the scale cancels, so it is
+    /// `‖(S_L − 2·S_(L−1))·d‖ / ‖S_L·d‖`, with `d = x − x′` when the values are multiplied by
+    /// the inputs and `d = 1` otherwise. `None` where `φ_L` is zero.
+    fn moved<const D: usize>(
+        &self,
+        previous: Tensor<D>,
+        current: Tensor<D>,
+        plan: &PathPlan<D>,
+    ) -> Result<Vec<Option<f64>>> {
+        let slots = plan.targets.len();
+        let flat = |t: Tensor<D>| -> Tensor<2> { t.reshape([slots, plan.features]) };
+        let (mut now, mut step) = (flat(current.clone()), flat(current) - flat(previous) * 2.0);
+        if self.multiply_by_inputs {
+            now = now * plan.direction.clone();
+            step = step * plan.direction.clone();
+        }
+        let norms = row_sums(now.clone() * now)?;
+        let steps = row_sums(step.clone() * step)?;
+        Ok(norms
+            .iter()
+            .zip(&steps)
+            .map(|(&n, &s)| (n > 0.0).then(|| (s / n).sqrt()))
+            .collect())
     }
 }
 

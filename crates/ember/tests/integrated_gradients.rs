@@ -18,6 +18,7 @@ backend_tests!(Precision::F32;
     mlp_and_cnn_deltas_are_small_and_shrink_with_steps,
     blocked_equals_unblocked_with_ceil_rows_over_max_passes,
     adaptive_reaches_the_tolerance_with_fewer_evaluations_than_a_fixed_rule,
+    adaptive_reports_how_far_the_attributions_moved_in_the_last_doubling,
     several_targets_in_one_pass_equal_separate_calls,
     baselines_broadcast_and_seeded_noise_repeats,
     bad_configs_are_typed_errors,
@@ -234,6 +235,65 @@ fn adaptive_reaches_the_tolerance_with_fewer_evaluations_than_a_fixed_rule(devic
         report.model_evaluations,
         fixed.report.model_evaluations
     );
+}
+
+fn adaptive_reports_how_far_the_attributions_moved_in_the_last_doubling(device: &Device) {
+    let mlp = Mlp::new(device);
+    let model = |x: Tensor<2>| mlp.forward(x);
+    let x = tensor(values(13, 8 * Mlp::INPUTS), [8, Mlp::INPUTS], device);
+    // A tolerance no sample meets: every sample runs 5, 9 and 17 points.
+    let adaptive = |multiply_by_inputs: bool| {
+        IntegratedGradientsConfig::new()
+            .with_tolerance(Some(1e-12))
+            .with_abs_tolerance(0.0)
+            .with_max_steps(17)
+            .with_multiply_by_inputs(multiply_by_inputs)
+            .with_max_rows(Some(64))
+            .init()
+            .unwrap()
+            .attribute(&model, x.clone(), 0)
+            .unwrap()
+    };
+    let trapezoid = |steps: usize, multiply_by_inputs: bool| {
+        IntegratedGradientsConfig::new()
+            .with_steps(steps)
+            .with_quadrature(Quadrature::RiemannTrapezoid)
+            .with_multiply_by_inputs(multiply_by_inputs)
+            .with_max_rows(Some(64))
+            .init()
+            .unwrap()
+            .attribute(&model, x.clone(), 0)
+            .unwrap()
+    };
+    for multiply_by_inputs in [true, false] {
+        let out = adaptive(multiply_by_inputs);
+        assert_eq!(out.report.steps.as_deref(), Some(&[17; 8][..]));
+        let change = out.report.attribution_change.clone().unwrap();
+        // The same nested points as fixed trapezoid rules on 17 and 9 points.
+        let (fine, coarse) = (
+            host(&trapezoid(17, multiply_by_inputs).values),
+            host(&trapezoid(9, multiply_by_inputs).values),
+        );
+        assert!(max_abs_diff(&host(&out.values), &fine) < 1e-5);
+        assert_eq!(change.len(), 8);
+        for (s, got) in change.iter().enumerate() {
+            let row = s * Mlp::INPUTS..(s + 1) * Mlp::INPUTS;
+            let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();
+            let moved: Vec<f64> = row.clone().map(|i| fine[i] - coarse[i]).collect();
+            let expected = norm(&moved) / norm(&fine[row]);
+            let got = got.expect("the attributions are not all zero");
+            assert!(
+                (got - expected).abs() <= 1e-3 * expected + 1e-6,
+                "sample {s}: reported {got}, expected {expected}"
+            );
+            assert!(
+                expected > 1e-4,
+                "the test needs a change to measure: {expected}"
+            );
+        }
+    }
+    // A fixed rule has no last doubling.
+    assert!(trapezoid(9, true).report.attribution_change.is_none());
 }
 
 fn several_targets_in_one_pass_equal_separate_calls(device: &Device) {

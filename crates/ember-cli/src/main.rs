@@ -6,14 +6,16 @@
 //! ember attribute --model cnn --inputs digits.safetensors --method saliency --out maps.safetensors
 //! ember bench --model mlp --method integrated-gradients --json
 //! ember train --model all
+//! ember methods
 //! ember similarity --model all-MiniLM-L6-v2/ --text "fresh bread?" --reference "a bakery"
 //! ```
 
 mod attribute;
 mod bench;
 mod compare;
+mod explain;
 mod io;
-mod layer;
+mod methods;
 mod names;
 mod sample;
 mod similarity;
@@ -45,6 +47,8 @@ enum Command {
     Sample(sample::SampleArgs),
     /// Re-trains the zoo's shipped weights (seeded, reproducible).
     Train(train::TrainArgs),
+    /// Lists every attribution method: names, aliases, family, sign, cost.
+    Methods(methods::MethodsArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,8 +57,7 @@ fn main() -> ExitCode {
         Command::Attribute(args) => attribute::run(args).map(|summary| {
             let delta = summary
                 .report
-                .delta
-                .as_ref()
+                .delta()
                 .map(|d| {
                     let worst = d.iter().fold(0.0f64, |m, v| m.max(v.abs()));
                     format!("; max |delta| {worst:.3e}")
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Sample(args) => sample::run(args),
         Command::Similarity(args) => similarity::run(args),
         Command::Train(args) => train::run(args),
+        Command::Methods(args) => methods::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,12 +1,133 @@
-//! The command line's names for method options (`--smooth-kind`, `--noise-scale`,
-//! `--quadrature`, `--target`, `--inner`) and how `--smooth-kind` and `--inner` refine a
-//! method name of the registry: shared by `attribute` and `bench`.
+//! The method flags `attribute`, `bench` and `compare` share ([`MethodArgs`], flattened into
+//! each), the command line's names for method options (`--smooth-kind`, `--noise-scale`,
+//! `--quadrature`, `--target`, `--inner`), `--method`'s parser, and how `--smooth-kind` and
+//! `--inner` refine a method name of the registry.
 
 use std::str::FromStr;
 
-use clap::ValueEnum;
+use clap::{Args, ValueEnum};
 use ember::prelude::*;
-use ember::{BaseMethod, MethodSpec};
+use ember::{BaseMethod, MethodSettings, MethodSpec};
+
+/// Integration steps unless a command or model says otherwise.
+pub const DEFAULT_STEPS: usize = 50;
+/// Noisy copies unless a command or model says otherwise.
+pub const DEFAULT_SAMPLES: usize = 50;
+
+/// The settings of the methods, one set of flags for `attribute`, `bench` and `compare`.
+#[derive(Args, Debug, Clone)]
+pub struct MethodArgs {
+    /// Integration steps (integrated gradients); default 50 (in `compare`, the model's: 64
+    /// for efficientnet-lite0, chosen from its measured deltas: docs/src/efficientnet.md).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Quadrature rule (integrated gradients).
+    #[arg(long, value_enum, default_value = "gauss-legendre")]
+    pub quadrature: QuadratureName,
+    /// Baseline (integrated gradients): `zeros`, a constant (`0.5`), `uniform:LOW,HIGH`
+    /// (seeded by `--seed`), or, for `attribute`, `file` (a float tensor `baseline` in the
+    /// inputs file, of the inputs' shape or `[1, ...]`).
+    #[arg(long, default_value = "zeros")]
+    pub baseline: String,
+    /// Adaptive integrated gradients: double the steps of each sample on the nested trapezoid
+    /// rule until |delta| ≤ tolerance · |F(x) − F(x′)| (`--steps` and `--quadrature` are then
+    /// ignored); the steps each sample used are reported.
+    #[arg(long)]
+    pub tolerance: Option<f64>,
+    /// Adaptive integrated gradients: the most steps per sample.
+    #[arg(long, default_value_t = 1025)]
+    pub max_steps: usize,
+    /// Noisy copies of each input (smoothgrad, smoothgrad-squared, vargrad); default 50 (in
+    /// `compare`, the model's: 16 for efficientnet-lite0).
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// Noise level (smoothgrad): σ as a fraction of each input's range (`--noise-scale
+    /// relative`), or σ itself (`--noise-scale absolute`).
+    #[arg(long, default_value_t = 0.15)]
+    pub noise: f64,
+    /// How `--noise` sets σ (smoothgrad): relative to each input's max − min, or absolute.
+    #[arg(long, value_enum, default_value = "relative")]
+    pub noise_scale: NoiseScaleName,
+    /// The most rows per forward+backward pass (default: as many as fit the memory budget, at
+    /// most 128 on CPU backends, 2048 on GPUs).
+    #[arg(long)]
+    pub max_rows: Option<usize>,
+    /// The bytes of a pass's input rows (default: 16 MiB on CPU backends, 64 MiB on GPUs).
+    #[arg(long)]
+    pub memory_budget: Option<usize>,
+}
+
+impl MethodArgs {
+    /// `--steps`, or `default`.
+    pub fn steps_or(&self, default: usize) -> usize {
+        self.steps.unwrap_or(default)
+    }
+
+    /// `--samples`, or `default`.
+    pub fn samples_or(&self, default: usize) -> usize {
+        self.samples.unwrap_or(default)
+    }
+
+    /// The library's settings of these flags, with `baseline` (parsed by the command, which
+    /// knows whether there is an inputs file) and `seed`; `steps` and `samples` are the
+    /// defaults where the flags are not given.
+    pub fn settings(
+        &self,
+        [steps, samples]: [usize; 2],
+        baseline: Baseline,
+        seed: u64,
+    ) -> MethodSettings {
+        MethodSettings::new()
+            .with_steps(self.steps_or(steps))
+            .with_quadrature(self.quadrature.into())
+            .with_baseline(baseline)
+            .with_tolerance(self.tolerance)
+            .with_max_steps(self.max_steps)
+            .with_samples(self.samples_or(samples))
+            .with_noise(self.noise)
+            .with_noise_scale(match self.noise_scale {
+                NoiseScaleName::Relative => NoiseScale::Relative,
+                NoiseScaleName::Absolute => NoiseScale::Absolute,
+            })
+            .with_seed(seed)
+            .with_max_rows(self.max_rows)
+            .with_memory_budget(self.memory_budget)
+    }
+}
+
+/// A method name of the registry (any alias), for clap.
+pub fn parse_method(name: &str) -> Result<MethodSpec, String> {
+    name.parse().map_err(|e: ember::Error| e.to_string())
+}
+
+/// `--baseline` without an inputs file: `zeros`, a number or `uniform:LOW,HIGH`.
+pub fn parse_baseline(text: &str, seed: u64) -> Result<Baseline, String> {
+    let bad = || {
+        format!(
+            "`{text}` is not a baseline: expected `zeros`, a number, `uniform:LOW,HIGH` or `file`"
+        )
+    };
+    let baseline = if text == "zeros" {
+        Baseline::Zeros
+    } else if text == "file" {
+        return Err(
+            "--baseline file reads the inputs file of `ember attribute`; give zeros, a number or \
+             uniform:LOW,HIGH here"
+                .into(),
+        );
+    } else if let Some(bounds) = text.strip_prefix("uniform:") {
+        let (low, high) = bounds.split_once(',').ok_or_else(bad)?;
+        Baseline::Uniform {
+            low: low.trim().parse().map_err(|_| bad())?,
+            high: high.trim().parse().map_err(|_| bad())?,
+            seed,
+        }
+    } else {
+        Baseline::Constant(text.parse().map_err(|_| bad())?)
+    };
+    baseline.check().map_err(|e| e.to_string())?;
+    Ok(baseline)
+}
 
 /// `--smooth-kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -138,4 +259,13 @@ impl From<SmoothKindName> for SmoothKind {
             SmoothKindName::Variance => SmoothKind::Variance,
         }
     }
+}
+
+/// `--method`'s help, from the registry's names.
+pub fn method_help() -> String {
+    format!(
+        "The attribution method: {} (`ember methods` describes each); aliases: ig, ixg, \
+         Captum's names",
+        ember::method_names()
+    )
 }

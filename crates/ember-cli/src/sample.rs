@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
-use ember_zoo::ZooModel;
-use ember_zoo::data::{breast_cancer_split, digits_split};
-use ember_zoo::efficientnet::{self, IMAGE_SIZE};
-use ember_zoo::photos::{batch, load_photos};
+use ember::burn::tensor::{Device, Tensor};
+use ember_zoo::efficientnet::{Prediction, top_classes};
+use ember_zoo::photos::{Photo, batch, load_photos};
+use ember_zoo::{ZooModel, ZooNet, ZooVisitor};
 
 use crate::io::{self, OutDtype};
 
@@ -38,16 +38,16 @@ pub struct SampleArgs {
 
 /// Runs `ember sample`.
 pub fn run(args: &SampleArgs) -> Result<(), String> {
-    if args.model == ZooModel::EfficientNetLite0 {
+    let info = args.model.info();
+    let Some(test) = info.data.test_set() else {
         if args.count.is_some() {
-            return Err(
-                "--count is for the zoo's test sets; efficientnet-lite0's samples are \
-                        the photos of --images"
-                    .into(),
-            );
+            return Err(format!(
+                "--count is for the zoo's test sets; {}'s samples are the photos of --images",
+                args.model
+            ));
         }
         return photos(args);
-    }
+    };
     let count = args.count.unwrap_or(8);
     if !args.images.is_empty() {
         return Err(format!(
@@ -55,10 +55,6 @@ pub fn run(args: &SampleArgs) -> Result<(), String> {
             args.model
         ));
     }
-    let test = match args.model {
-        ZooModel::Mlp | ZooModel::Cnn => digits_split().test,
-        ZooModel::Tabular | ZooModel::EfficientNetLite0 => breast_cancer_split().0.test,
-    };
     if count == 0 || count > test.len() {
         return Err(format!(
             "--count {} is out of range: the {} test split has {} samples",
@@ -69,7 +65,7 @@ pub fn run(args: &SampleArgs) -> Result<(), String> {
     }
     let n = count;
     let mut shape = vec![n];
-    shape.extend_from_slice(args.model.sample_shape());
+    shape.extend_from_slice(info.sample_shape);
     let inputs: Vec<f64> = test.inputs[..n * test.features()]
         .iter()
         .map(|&v| v as f64)
@@ -93,23 +89,51 @@ pub fn run(args: &SampleArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The photos of `--images`, preprocessed for the model, and the model's predictions.
+struct Predict<'a> {
+    images: &'a [PathBuf],
+    device: &'a Device,
+}
+
+impl ZooVisitor for Predict<'_> {
+    type Output = Result<(Vec<Photo>, Vec<Prediction>), String>;
+
+    fn visit<const D: usize, N: ZooNet<D>>(self, model: N) -> Self::Output {
+        let size = N::INFO.sample_shape[1];
+        let photos = load_photos(self.images, size).map_err(|e| e.to_string())?;
+        let mut shape = [photos.len(); D];
+        shape[1..].copy_from_slice(N::INFO.sample_shape);
+        let input: Tensor<D> = batch(&photos, self.device).reshape(shape);
+        let predictions = top_classes(model.logits(input)).map_err(|e| e.to_string())?;
+        Ok((photos, predictions))
+    }
+}
+
 /// `ember sample --model efficientnet-lite0 --images ... --weights ...`: the photos as inputs,
 /// and the model's predictions as targets.
 fn photos(args: &SampleArgs) -> Result<(), String> {
     if args.images.is_empty() {
-        return Err("efficientnet-lite0's samples are photos: give them with --images".into());
+        return Err(format!(
+            "{}'s samples are photos: give them with --images",
+            args.model
+        ));
     }
-    let device = ember::burn::tensor::Device::flex();
-    let model = crate::attribute::load_efficientnet(args.weights.as_deref(), &device)?;
-    let photos = load_photos(&args.images, IMAGE_SIZE).map_err(|e| e.to_string())?;
+    let device = Device::flex();
+    let predict = Predict {
+        images: &args.images,
+        device: &device,
+    };
+    let (photos, predictions) = args
+        .model
+        .visit(args.weights.as_deref(), &device, predict)
+        .map_err(|e| e.to_string())??;
     let n = photos.len();
-    let shape = vec![n, 3, IMAGE_SIZE, IMAGE_SIZE];
+    let mut shape = vec![n];
+    shape.extend_from_slice(args.model.sample_shape());
     let inputs: Vec<f64> = photos
         .iter()
         .flat_map(|p| p.input.iter().map(|&v| f64::from(v)))
         .collect();
-    let predictions =
-        efficientnet::predict(&model, batch(&photos, &device)).map_err(|e| e.to_string())?;
     let mut metadata = BTreeMap::new();
     metadata.insert(
         "images".into(),

@@ -346,7 +346,7 @@ fn integrated_gradients_writes_delta_and_a_target_axis_for_several_classes() {
         .zip(&lib_values)
         .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
     assert!(diff < 1e-6, "CLI and library differ by {diff}");
-    let lib_delta = lib.report.delta.unwrap();
+    let lib_delta = lib.report.delta().unwrap();
     for (a, b) in delta.iter().zip(&lib_delta) {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
     }
@@ -1028,4 +1028,27 @@ fn grad_cam_writes_attributions_cam_and_scores_as_the_library_computes_them() {
     assert_one_line_error(&bad(&["--method", "grad-cam"]), "needs --layer");
     assert_one_line_error(&bad(&["--method", "grad-cam", "--layer", "7"]), "layer");
     assert_one_line_error(&bad(&["--method", "saliency", "--layer", "3"]), "--layer");
+}
+
+#[test]
+fn the_docs_table_of_methods_is_the_registrys() {
+    let out = ember(&["methods", "--markdown"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8(out.stdout).unwrap();
+    let page = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/src/methods/README.md");
+    let page = std::fs::read_to_string(page).unwrap();
+    let (start, end) = ("<!-- methods:start -->\n", "<!-- methods:end -->");
+    let from = page.find(start).expect("the start marker") + start.len();
+    let to = page.find(end).expect("the end marker");
+    assert_eq!(
+        &page[from..to],
+        table,
+        "regenerate the table with `ember methods --markdown`"
+    );
+    // The plain list names every method the registry has.
+    let list = ember(&["methods"]);
+    let list = String::from_utf8(list.stdout).unwrap();
+    for name in ["saliency", "integrated-gradients", "vargrad", "grad-cam", "attention-rollout"] {
+        assert!(list.contains(name), "{name} missing from:\n{list}");
+    }
 }

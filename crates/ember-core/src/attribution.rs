@@ -108,28 +108,11 @@ pub struct Report {
     pub targets_per_sample: usize,
     /// The model's output for the explained class of each sample, `F_target(x)`.
     pub scores: Vec<f64>,
-    /// The model's output for the explained class at each sample's baseline, `F_target(x′)`
-    /// (path methods only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baseline_scores: Option<Vec<f64>>,
-    /// The signed convergence delta of each sample, `Σ attributions − (F(x) − F(x′))`
-    /// (Integrated Gradients).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delta: Option<Vec<f64>>,
-    /// The integration steps used for each sample (path methods).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub steps: Option<Vec<usize>>,
-    /// Whether each sample reached the requested tolerance (adaptive Integrated Gradients).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub converged: Option<Vec<bool>>,
-    /// How far each sample's attributions moved in its last doubling (adaptive Integrated
-    /// Gradients): `‖φ_L − φ_(L−1)‖ / ‖φ_L‖` in the L2 norm over the features, between the
-    /// last two levels of the nested rule. It estimates the attributions' own error, which the
-    /// delta (one number, their sum) does not: on EfficientNet-Lite0 it was 1.0–2.1× the
-    /// error against a 512-point reference. `None` for a sample that stopped at the first
-    /// level (no doubling yet) or whose attributions are all zero.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attribution_change: Option<Vec<Option<f64>>>,
+    /// What a path method reports (Integrated Gradients, Layer IG): each sample's baseline
+    /// score, delta, steps. Its fields appear in the serialized report as they did before they
+    /// were grouped (`baseline_scores`, `delta`, …).
+    #[serde(flatten)]
+    pub path: Option<PathReport>,
     /// The noise of a noise tunnel (SmoothGrad, SmoothGrad², VarGrad).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noise: Option<NoiseReport>,
@@ -155,11 +138,7 @@ impl Report {
             targets,
             targets_per_sample: 1,
             scores,
-            baseline_scores: None,
-            delta: None,
-            steps: None,
-            converged: None,
-            attribution_change: None,
+            path: None,
             noise: None,
             model_evaluations: stats.rows,
             passes: stats.passes,
@@ -175,22 +154,52 @@ impl Report {
 
     /// Adds the path-method figures: `F(x′)` per slot and the signed delta per slot.
     pub fn with_path(mut self, baseline_scores: Vec<f64>, delta: Vec<f64>) -> Self {
-        self.baseline_scores = Some(baseline_scores);
-        self.delta = Some(delta);
+        let path = self.path.get_or_insert_with(PathReport::default);
+        path.baseline_scores = baseline_scores;
+        path.delta = delta;
         self
     }
 
     /// Adds the steps used per slot and, for adaptive methods, whether each converged.
     pub fn with_steps(mut self, steps: Vec<usize>, converged: Option<Vec<bool>>) -> Self {
-        self.steps = Some(steps);
-        self.converged = converged;
+        let path = self.path.get_or_insert_with(PathReport::default);
+        path.steps = Some(steps);
+        path.converged = converged;
         self
     }
 
     /// Adds how far each slot's attributions moved in its last doubling (adaptive methods).
     pub fn with_attribution_change(mut self, change: Vec<Option<f64>>) -> Self {
-        self.attribution_change = Some(change);
+        self.path.get_or_insert_with(PathReport::default).attribution_change = Some(change);
         self
+    }
+
+    /// The model's output for the explained class at each sample's baseline, `F_target(x′)`
+    /// (path methods only).
+    pub fn baseline_scores(&self) -> Option<&[f64]> {
+        self.path.as_ref().map(|p| p.baseline_scores.as_slice())
+    }
+
+    /// The signed convergence delta of each sample, `Σ attributions − (F(x) − F(x′))` (path
+    /// methods only).
+    pub fn delta(&self) -> Option<&[f64]> {
+        self.path.as_ref().map(|p| p.delta.as_slice())
+    }
+
+    /// The integration steps used for each sample (path methods).
+    pub fn steps(&self) -> Option<&[usize]> {
+        self.path.as_ref()?.steps.as_deref()
+    }
+
+    /// Whether each sample reached the requested tolerance (adaptive Integrated Gradients).
+    pub fn converged(&self) -> Option<&[bool]> {
+        self.path.as_ref()?.converged.as_deref()
+    }
+
+    /// How far each sample's attributions moved in its last doubling (adaptive Integrated
+    /// Gradients): see [`PathReport::attribution_change`].
+    pub fn attribution_change(&self) -> Option<&[Option<f64>]> {
+        self.path.as_ref()?.attribution_change.as_deref()
     }
 
     /// Adds forward-only model evaluations (e.g. at the input and the baseline).
@@ -198,6 +207,31 @@ impl Report {
         self.model_evaluations += rows;
         self
     }
+}
+
+/// What a path method (Integrated Gradients, Layer IG; next Expected Gradients, Blur IG,
+/// Guided IG) reports per sample, in its [`Report`]'s `path`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PathReport {
+    /// The model's output for the explained class at each sample's baseline, `F_target(x′)`.
+    pub baseline_scores: Vec<f64>,
+    /// The signed convergence delta of each sample, `Σ attributions − (F(x) − F(x′))`.
+    pub delta: Vec<f64>,
+    /// The integration steps used for each sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<usize>>,
+    /// Whether each sample reached the requested tolerance (adaptive Integrated Gradients).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converged: Option<Vec<bool>>,
+    /// How far each sample's attributions moved in its last doubling (adaptive Integrated
+    /// Gradients): `‖φ_L − φ_(L−1)‖ / ‖φ_L‖` in the L2 norm over the features, between the
+    /// last two levels of the nested rule. It estimates the attributions' own error, which the
+    /// delta (one number, their sum) does not (measured against a 512-point reference in
+    /// docs/benchmarks.md). `None` for a sample that stopped at the first level (no doubling
+    /// yet) or whose attributions are all zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution_change: Option<Vec<Option<f64>>>,
 }
 
 /// The noise of a noise tunnel (SmoothGrad and its variants), in its [`Report`].

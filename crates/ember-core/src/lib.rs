@@ -6,17 +6,21 @@ pub mod baseline;
 pub mod error;
 pub mod kernel;
 pub mod model;
+pub mod perturb;
 pub mod quadrature;
 pub mod rng;
 pub mod split;
 pub mod target;
 pub mod validate;
 
-pub use attribution::{Attribution, Attributions, LayerAttribution, NoiseReport, Report};
+pub use attribution::{
+    Attribution, Attributions, LayerAttribution, NoiseReport, PathReport, Report,
+};
 pub use baseline::Baseline;
 pub use error::Error;
 pub use kernel::{
-    Accumulators, Block, DeviceClass, ForwardPlan, GradientKernel, KernelOutput, KernelStats, Plan,
+    Accumulators, Block, DeviceClass, ForwardPlan, GradientKernel, KernelOutput, KernelSettings,
+    KernelStats, Plan,
     RowTargets, RowsFrom, RowsTuning, Run, Slots,
 };
 pub use model::{

@@ -22,6 +22,20 @@
 
 use burn::tensor::{Tensor, TensorData};
 use ember_core::{Error, Result};
+use crate::registry::{Family, MethodInfo, one_row};
+
+/// Attention rollout's entry in the registry (`ember similarity`; no gradient).
+pub static INFO: MethodInfo = MethodInfo {
+    name: "attention-rollout",
+    aliases: &["rollout"],
+    summary: "attention rollout: how much each token flows into the output through the \
+              attention, residuals included (no gradient; the same for every target)",
+    captum: None,
+    signed: false,
+    family: Family::Attention,
+    cost: "1 (forward only)",
+    rows_per_sample: one_row,
+};
 
 /// Which row of the rollout gives the tokens' scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]

@@ -14,6 +14,7 @@
 //! half-pixel centres (PyTorch's `F.interpolate(mode="bilinear", align_corners=False)`, which
 //! Captum's `LayerAttribution.interpolate` uses).
 
+use ember_core::KernelSettings;
 use burn::config::Config;
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
@@ -24,6 +25,28 @@ use ember_core::{
 };
 
 use crate::LayerGradient;
+use crate::registry::{AnyLayerMethod, Entry, Family, MethodInfo, one_row};
+
+
+/// Grad-CAM's entry in the registry.
+pub static INFO: Entry<AnyLayerMethod> = Entry {
+    info: MethodInfo {
+        name: "grad-cam",
+        aliases: &["gradcam", "layer-grad-cam", "layergradcam"],
+        summary: "Grad-CAM: ReLU of the channels' mean gradients times the activations of a conv \
+                  layer (upsampled to the input in a comparison)",
+        captum: Some("LayerGradCam"),
+        signed: false,
+        family: Family::Layer,
+        cost: "1",
+        rows_per_sample: one_row,
+    },
+    build: |s| {
+        Ok(AnyLayerMethod::GradCam(
+            GradCamConfig::new().with_kernel(s.kernel.clone()).init()?,
+        ))
+    },
+};
 
 /// Hyper-parameters of [`GradCam`].
 #[derive(Config, Debug)]
@@ -31,16 +54,12 @@ pub struct GradCamConfig {
     /// Apply the ReLU (the paper's map: only what raises the class). `false` keeps the sign.
     #[config(default = true)]
     pub relu: bool,
-    /// The most rows per forward+backward pass; `None` uses the device's default.
-    #[config(default = "None")]
-    pub max_rows: Option<usize>,
-    /// A memory budget in bytes for the rows of one pass; `None` uses the device's default.
-    #[config(default = "None")]
-    pub memory_budget: Option<usize>,
-    /// Check once per call that the model's rows are independent and deterministic.
-    #[config(default = true)]
-    pub check_model: bool,
+    /// How the kernel runs: rows per pass, memory budget, the model check.
+    #[config(default = "KernelSettings::new()")]
+    pub kernel: KernelSettings,
 }
+
+ember_core::kernel_shorthands!(GradCamConfig);
 
 impl GradCamConfig {
     /// Checks the configuration and builds the method.
@@ -51,11 +70,7 @@ impl GradCamConfig {
     pub fn init(&self) -> Result<GradCam> {
         Ok(GradCam {
             relu: self.relu,
-            kernel: GradientKernel::with_settings(
-                self.max_rows,
-                self.memory_budget,
-                self.check_model,
-            )?,
+            kernel: self.kernel.kernel()?,
         })
     }
 }
@@ -110,7 +125,7 @@ impl<const D: usize, const H: usize> LayerAttribution<D, H> for GradCam {
         let target = target.into();
         let per_sample = target.per_sample();
         let (gradients, hidden, report) =
-            LayerGradient::gradients(&self.kernel, model, input, target, "grad-cam")?;
+            LayerGradient::gradients(&self.kernel, model, input, target, INFO.info.name)?;
         let dims = gradients.dims();
         let (rows, channels) = (dims[0], dims[1]);
         let positions: usize = dims[2..].iter().product();

@@ -11,27 +11,43 @@
 //! Plain text: `phi_i(x) = x_i * dF_c(x)/dx_i`. For a linear model without bias this is exact:
 //! the attributions sum to the output.
 
+use ember_core::KernelSettings;
 use burn::config::Config;
 use burn::tensor::Tensor;
 use ember_core::{Attribution, Attributions, GradientKernel, Model, Report, Result, Target};
+use crate::registry::{Base, Entry, Family, MethodInfo, one_row};
+
+
+/// Gradient × input's entry in the registry.
+pub static INFO: Entry<Base> = Entry {
+    info: MethodInfo {
+        name: "input-x-gradient",
+        aliases: &["inputxgradient", "gradient-x-input", "ixg"],
+        summary: "gradient × input, x ⊙ ∂F/∂x",
+        captum: Some("InputXGradient"),
+        signed: true,
+        family: Family::Gradient,
+        cost: "1",
+        rows_per_sample: one_row,
+    },
+    build: |s| {
+        Ok(Base::InputXGradient(
+            InputXGradientConfig::new()
+                .with_kernel(s.kernel.clone())
+                .init()?,
+        ))
+    },
+};
 
 /// Hyper-parameters of [`InputXGradient`].
 #[derive(Config, Debug)]
 pub struct InputXGradientConfig {
-    /// The most rows per forward+backward pass; `None` uses the device's default
-    /// ([`ember_core::kernel::default_rows`]).
-    #[config(default = "None")]
-    pub max_rows: Option<usize>,
-    /// A memory budget in bytes for the input rows of one pass (the rows per pass follow
-    /// from a row's size); `None` uses the device's default. With `max_rows`, the smaller wins.
-    #[config(default = "None")]
-    pub memory_budget: Option<usize>,
-    /// Check once per call, before the first pass, that the model's rows are independent and
-    /// deterministic (a Burn module in training mode is not); turn off only for a model known
-    /// to be in evaluation mode.
-    #[config(default = true)]
-    pub check_model: bool,
+    /// How the kernel runs: rows per pass, memory budget, the model check.
+    #[config(default = "KernelSettings::new()")]
+    pub kernel: KernelSettings,
 }
+
+ember_core::kernel_shorthands!(InputXGradientConfig);
 
 impl InputXGradientConfig {
     /// Checks the configuration and builds the method.
@@ -41,11 +57,7 @@ impl InputXGradientConfig {
     /// [`ember_core::Error::InvalidConfig`] if `max_rows` or `memory_budget` is `Some(0)`.
     pub fn init(&self) -> Result<InputXGradient> {
         Ok(InputXGradient {
-            kernel: GradientKernel::with_settings(
-                self.max_rows,
-                self.memory_budget,
-                self.check_model,
-            )?,
+            kernel: self.kernel.kernel()?,
         })
     }
 }
@@ -89,7 +101,7 @@ impl<const D: usize> Attribution<D> for InputXGradient {
         let out = self.kernel.gradients(model, input.clone(), &targets)?;
         Ok(Attributions {
             values: out.gradients * input.repeat_dim(0, per_sample),
-            report: Report::new("input-x-gradient", out.targets, out.scores, out.stats)
+            report: Report::new(INFO.info.name, out.targets, out.scores, out.stats)
                 .with_targets_per_sample(per_sample),
         })
     }

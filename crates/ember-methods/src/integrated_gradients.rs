@@ -25,6 +25,7 @@
 //! The report also gives how far each sample's attributions moved in its last doubling
 //! ([`Report::attribution_change`]), an estimate of their own error that the delta is not.
 
+use ember_core::KernelSettings;
 use std::ops::Range;
 
 use burn::config::Config;
@@ -35,9 +36,28 @@ use ember_core::{
     Attribution, Attributions, Baseline, Error, GradientKernel, Model, Quadrature, Report, Result,
     RowTargets, Target,
 };
+use crate::path::{PathPlan, Points, row_sums, scaled};
+use crate::registry::{Base, Entry, Family, MethodInfo};
 
 /// The points of the adaptive mode's first round: `2^ADAPTIVE_START_LEVEL + 1`.
 const ADAPTIVE_START_LEVEL: u32 = 2;
+
+
+/// Integrated Gradients' entry in the registry.
+pub static INFO: Entry<Base> = Entry {
+    info: MethodInfo {
+        name: "integrated-gradients",
+        aliases: &["integratedgradients", "ig"],
+        summary: "Integrated Gradients: (x − x′) ⊙ the mean gradient on the straight path from \
+                  the baseline x′ (fixed steps, or adaptive to a tolerance)",
+        captum: Some("IntegratedGradients"),
+        signed: true,
+        family: Family::Path,
+        cost: "steps",
+        rows_per_sample: |s| s.steps,
+    },
+    build: |s| Ok(Base::IntegratedGradients(s.integrated_gradients().init()?)),
+};
 
 /// Hyper-parameters of [`IntegratedGradients`].
 ///
@@ -54,19 +74,9 @@ pub struct IntegratedGradientsConfig {
     /// The baseline `x′`.
     #[config(default = "Baseline::Zeros")]
     pub baseline: Baseline,
-    /// The most rows per forward+backward pass; `None` uses the device's default
-    /// ([`ember_core::kernel::default_rows`]).
-    #[config(default = "None")]
-    pub max_rows: Option<usize>,
-    /// A memory budget in bytes for the input rows of one pass (the rows per pass follow
-    /// from a row's size); `None` uses the device's default. With `max_rows`, the smaller wins.
-    #[config(default = "None")]
-    pub memory_budget: Option<usize>,
-    /// Check once per call, before the first pass, that the model's rows are independent and
-    /// deterministic (a Burn module in training mode is not); turn off only for a model known
-    /// to be in evaluation mode.
-    #[config(default = true)]
-    pub check_model: bool,
+    /// How the kernel runs: rows per pass, memory budget, the model check.
+    #[config(default = "KernelSettings::new()")]
+    pub kernel: KernelSettings,
     /// Multiply the integrated gradient by `x − x′` (the attribution); `false` returns the
     /// integrated gradient itself (Captum's `multiply_by_inputs=False`).
     #[config(default = true)]
@@ -83,6 +93,8 @@ pub struct IntegratedGradientsConfig {
     #[config(default = 1025)]
     pub max_steps: usize,
 }
+
+ember_core::kernel_shorthands!(IntegratedGradientsConfig);
 
 impl IntegratedGradientsConfig {
     /// Checks the configuration and builds the method.
@@ -137,11 +149,7 @@ impl IntegratedGradientsConfig {
             rule,
             baseline: self.baseline.clone(),
             multiply_by_inputs: self.multiply_by_inputs,
-            kernel: GradientKernel::with_settings(
-                self.max_rows,
-                self.memory_budget,
-                self.check_model,
-            )?,
+            kernel: self.kernel.kernel()?,
         })
     }
 }
@@ -178,7 +186,7 @@ enum Rule {
 /// let out = ig.attribute(&model, x, 0)?;
 /// let values = out.values.to_data().try_to_vec::<f32>().unwrap();
 /// assert!((values[0] - 1.0).abs() < 1e-5 && (values[1] - 2.0).abs() < 1e-5);
-/// assert!(out.report.delta.unwrap()[0].abs() < 1e-5);
+/// assert!(out.report.delta().unwrap()[0].abs() < 1e-5);
 /// # Ok::<(), ember_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -282,7 +290,7 @@ impl<const D: usize> Attribution<D> for IntegratedGradients {
         } else {
             integrated
         };
-        let mut report = Report::new("integrated-gradients", targets, scores, acc.stats)
+        let mut report = Report::new(INFO.info.name, targets, scores, acc.stats)
             .with_targets_per_sample(per_sample)
             .with_path(baseline_scores, delta)
             .with_steps(steps, converged)
@@ -387,207 +395,3 @@ impl IntegratedGradients {
     }
 }
 
-/// Multiplies row `i` of `tensor` by `scale[i]` (skipped when every scale is 1).
-fn scaled<const D: usize>(tensor: Tensor<D>, scale: &[f64]) -> Tensor<D> {
-    if scale.iter().all(|&s| s == 1.0) {
-        return tensor;
-    }
-    let mut shape = [1; D];
-    shape[0] = scale.len();
-    let device = tensor.device();
-    let scale = Tensor::<1>::from_data(TensorData::new(scale.to_vec(), [scale.len()]), &device);
-    tensor * scale.reshape(shape)
-}
-
-/// The sum of each row (everything but dimension 0), read to the host.
-fn row_sums<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f64>> {
-    let rows = tensor.dims()[0];
-    let sums: Tensor<2> = tensor.reshape([rows as i64, -1]).sum_dim(1);
-    read_f64(sums)
-}
-
-/// The evaluation points of one run of the kernel.
-#[derive(Debug, Clone)]
-enum Points {
-    /// Every slot at every `alphas[k]`, weighted `weights[k]`, point-major: row `r` is point
-    /// `r / slots` of slot `r % slots`, so a block is a few whole "layers" of all slots and
-    /// folds without scatter.
-    Rule { alphas: Vec<f64>, weights: Vec<f64> },
-    /// The new points of level `level` of the nested trapezoid rule, `(2i + 1) / 2^level`,
-    /// for the `active` slots, each with weight 1; row `r` is point `r % 2^(level−1)` of
-    /// slot `active[r / 2^(level−1)]`.
-    Midpoints { active: Vec<usize>, level: u32 },
-}
-
-/// The straight-line path plan: slot `s` explains sample `s % batch` for `targets[s]`.
-struct PathPlan<const D: usize> {
-    /// `x′` of every slot, flattened: `[slots, features]`.
-    baseline: Tensor<2>,
-    /// `x − x′` of every slot, flattened: `[slots, features]`.
-    direction: Tensor<2>,
-    /// The shape of one sample, `[1, ...]`.
-    sample_shape: [usize; D],
-    features: usize,
-    batch: usize,
-    targets: Vec<usize>,
-    points: Points,
-}
-
-impl<const D: usize> PathPlan<D> {
-    fn new(
-        baseline: &Tensor<D>,
-        direction: &Tensor<D>,
-        per_sample: usize,
-        targets: Vec<usize>,
-    ) -> Self {
-        let dims = baseline.dims();
-        let batch = dims[0];
-        let features = dims[1..].iter().product::<usize>();
-        let slots = batch * per_sample;
-        let flat = |t: &Tensor<D>| -> Tensor<2> {
-            t.clone()
-                .repeat_dim(0, per_sample)
-                .reshape([slots, features])
-        };
-        let mut sample_shape = dims;
-        sample_shape[0] = 1;
-        Self {
-            baseline: flat(baseline),
-            direction: flat(direction),
-            sample_shape,
-            features,
-            batch,
-            targets,
-            points: Points::Rule {
-                alphas: Vec::new(),
-                weights: Vec::new(),
-            },
-        }
-    }
-
-    /// Flat rows `[n, features]` back to the sample shape `[n, ...]`.
-    fn shaped(&self, rows: Tensor<2>) -> Tensor<D> {
-        let mut shape = self.sample_shape;
-        shape[0] = rows.dims()[0];
-        rows.reshape(shape)
-    }
-
-    /// A block of the point-major fixed rule.
-    fn rule_block(&self, range: Range<usize>, alphas: &[f64], weights: &[f64]) -> Block<D> {
-        let slots = self.targets.len();
-        let device = self.baseline.device();
-        let (mut parts, mut runs, mut row_targets) = (Vec::new(), Vec::new(), Vec::new());
-        let mut r = range.start;
-        while r < range.end {
-            let (point, slot) = (r / slots, r % slots);
-            let full = if slot == 0 {
-                (range.end - r) / slots
-            } else {
-                0
-            };
-            if full > 0 {
-                // `full` whole layers: x′ + α_k (x − x′) for every slot, by broadcasting.
-                let a: Tensor<3> = Tensor::<1>::from_data(
-                    TensorData::new(alphas[point..point + full].to_vec(), [full]),
-                    &device,
-                )
-                .reshape([full, 1, 1]);
-                let layers = self.baseline.clone().unsqueeze_dim::<3>(0)
-                    + self.direction.clone().unsqueeze_dim::<3>(0) * a;
-                parts.push(layers.reshape([full * slots, self.features]));
-                runs.push(Run {
-                    slot: 0,
-                    len: slots,
-                    weights: weights[point..point + full].to_vec(),
-                });
-                for _ in 0..full {
-                    row_targets.extend_from_slice(&self.targets);
-                }
-                r += full * slots;
-            } else {
-                let len = (slots - slot).min(range.end - r);
-                parts.push(
-                    self.baseline.clone().narrow(0, slot, len)
-                        + self.direction.clone().narrow(0, slot, len) * alphas[point],
-                );
-                runs.push(Run {
-                    slot,
-                    len,
-                    weights: vec![weights[point]],
-                });
-                row_targets.extend_from_slice(&self.targets[slot..slot + len]);
-                r += len;
-            }
-        }
-        let rows = if parts.len() == 1 {
-            parts.pop().expect("one part")
-        } else {
-            Tensor::cat(parts, 0)
-        };
-        Block {
-            rows: self.shaped(rows),
-            slots: Slots::Runs(runs),
-            targets: RowTargets::Indices(row_targets),
-        }
-    }
-
-    /// A block of adaptive midpoints: any slots, gathered.
-    fn midpoint_block(&self, range: Range<usize>, active: &[usize], level: u32) -> Block<D> {
-        let n = range.len();
-        let per_slot = 1usize << (level - 1);
-        let (mut slots, mut alphas) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for r in range {
-            slots.push(active[r / per_slot]);
-            alphas.push((2 * (r % per_slot) + 1) as f64 / (1usize << level) as f64);
-        }
-        let device = self.baseline.device();
-        let index = Tensor::<1, Int>::from_data(
-            TensorData::new(slots.iter().map(|&s| s as i64).collect::<Vec<_>>(), [n]),
-            &device,
-        );
-        let alphas = Tensor::<1>::from_data(TensorData::new(alphas, [n]), &device).reshape([n, 1]);
-        let rows = self.baseline.clone().select(0, index.clone())
-            + self.direction.clone().select(0, index) * alphas;
-        let targets = slots.iter().map(|&s| self.targets[s]).collect();
-        Block {
-            rows: self.shaped(rows),
-            slots: Slots::Scatter {
-                slots,
-                weights: None,
-            },
-            targets: RowTargets::Indices(targets),
-        }
-    }
-}
-
-impl<const D: usize> Plan<D> for PathPlan<D> {
-    fn len(&self) -> usize {
-        match &self.points {
-            Points::Rule { alphas, .. } => self.targets.len() * alphas.len(),
-            Points::Midpoints { active, level } => active.len() << (level - 1),
-        }
-    }
-
-    fn slots(&self) -> usize {
-        self.targets.len()
-    }
-
-    fn sample(&self, slot: usize) -> usize {
-        slot % self.batch
-    }
-
-    fn features(&self) -> usize {
-        self.features
-    }
-
-    fn device(&self) -> Device {
-        self.baseline.device()
-    }
-
-    fn block(&self, range: Range<usize>) -> Result<Block<D>> {
-        Ok(match &self.points {
-            Points::Rule { alphas, weights } => self.rule_block(range, alphas, weights),
-            Points::Midpoints { active, level } => self.midpoint_block(range, active, *level),
-        })
-    }
-}

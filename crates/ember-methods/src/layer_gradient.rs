@@ -10,6 +10,7 @@
 //!
 //! Plain text: `phi = dF_c/dA` at `A = head(x)`, or `A * dF_c/dA`.
 
+use ember_core::KernelSettings;
 use burn::config::Config;
 use burn::tensor::Tensor;
 use ember_core::{
@@ -17,6 +18,51 @@ use ember_core::{
 };
 
 use crate::layer::activations;
+use crate::registry::{AnyLayerMethod, Entry, Family, MethodInfo, one_row};
+
+
+/// The layer gradient's entry in the registry.
+pub static LAYER_GRADIENT: Entry<AnyLayerMethod> = Entry {
+    info: MethodInfo {
+        name: "layer-gradient",
+        aliases: &[],
+        summary: "the gradient with respect to a layer's activations",
+        captum: None,
+        signed: true,
+        family: Family::Layer,
+        cost: "1",
+        rows_per_sample: one_row,
+    },
+    build: |s| {
+        Ok(AnyLayerMethod::LayerGradient(
+            LayerGradientConfig::new()
+                .with_kernel(s.kernel.clone())
+                .init()?,
+        ))
+    },
+};
+
+/// Layer Gradient × Activation's entry in the registry.
+pub static LAYER_GRADIENT_X_ACTIVATION: Entry<AnyLayerMethod> = Entry {
+    info: MethodInfo {
+        name: "layer-gradient-x-activation",
+        aliases: &["layergradientxactivation"],
+        summary: "a layer's activations times their gradient",
+        captum: Some("LayerGradientXActivation"),
+        signed: true,
+        family: Family::Layer,
+        cost: "1",
+        rows_per_sample: one_row,
+    },
+    build: |s| {
+        Ok(AnyLayerMethod::LayerGradientXActivation(
+            LayerGradientConfig::new()
+                .with_multiply_by_activation(true)
+                .with_kernel(s.kernel.clone())
+                .init()?,
+        ))
+    },
+};
 
 /// Hyper-parameters of [`LayerGradient`].
 #[derive(Config, Debug)]
@@ -24,16 +70,12 @@ pub struct LayerGradientConfig {
     /// Multiply the gradient by the activations (Layer Gradient × Activation).
     #[config(default = false)]
     pub multiply_by_activation: bool,
-    /// The most rows per forward+backward pass; `None` uses the device's default.
-    #[config(default = "None")]
-    pub max_rows: Option<usize>,
-    /// A memory budget in bytes for the rows of one pass; `None` uses the device's default.
-    #[config(default = "None")]
-    pub memory_budget: Option<usize>,
-    /// Check once per call that the model's rows are independent and deterministic.
-    #[config(default = true)]
-    pub check_model: bool,
+    /// How the kernel runs: rows per pass, memory budget, the model check.
+    #[config(default = "KernelSettings::new()")]
+    pub kernel: KernelSettings,
 }
+
+ember_core::kernel_shorthands!(LayerGradientConfig);
 
 impl LayerGradientConfig {
     /// Checks the configuration and builds the method.
@@ -44,11 +86,7 @@ impl LayerGradientConfig {
     pub fn init(&self) -> Result<LayerGradient> {
         Ok(LayerGradient {
             multiply_by_activation: self.multiply_by_activation,
-            kernel: GradientKernel::with_settings(
-                self.max_rows,
-                self.memory_budget,
-                self.check_model,
-            )?,
+            kernel: self.kernel.kernel()?,
         })
     }
 }
@@ -113,9 +151,9 @@ impl<const D: usize, const H: usize> LayerAttribution<D, H> for LayerGradient {
         let target = target.into();
         let per_sample = target.per_sample();
         let method = if self.multiply_by_activation {
-            "layer-gradient-x-activation"
+            LAYER_GRADIENT_X_ACTIVATION.info.name
         } else {
-            "layer-gradient"
+            LAYER_GRADIENT.info.name
         };
         let (gradients, hidden, report) =
             Self::gradients(&self.kernel, model, input, target, method)?;

@@ -24,7 +24,30 @@ use ember_core::{
 };
 
 use crate::layer::activations;
+use crate::registry::{AnyLayerMethod, Entry, Family, MethodInfo};
 use crate::{IntegratedGradients, IntegratedGradientsConfig};
+
+/// Layer Integrated Gradients' entry in the registry.
+pub static INFO: Entry<AnyLayerMethod> = Entry {
+    info: MethodInfo {
+        name: "layer-integrated-gradients",
+        aliases: &["layerintegratedgradients", "layer-ig"],
+        summary: "Integrated Gradients of a layer's activations, on the path from the \
+                  baseline's activations",
+        captum: Some("LayerIntegratedGradients"),
+        signed: true,
+        family: Family::Layer,
+        cost: "steps",
+        rows_per_sample: |s| s.steps,
+    },
+    build: |s| {
+        Ok(AnyLayerMethod::LayerIntegratedGradients(
+            LayerIntegratedGradientsConfig::new()
+                .with_integrated_gradients(s.integrated_gradients())
+                .init()?,
+        ))
+    },
+};
 
 /// Hyper-parameters of [`LayerIntegratedGradients`]: those of Integrated Gradients, whose
 /// baseline is in the input's space (the layer's baseline is its activations there).
@@ -89,7 +112,7 @@ impl<const D: usize, const H: usize> LayerAttribution<D, H> for LayerIntegratedG
             .ig
             .with_baseline(Baseline::from_tensor(hidden_baseline)?);
         let mut out = on_layer.attribute(&Tail::<S, D>::new(model, true), hidden, target)?;
-        out.report.method = "layer-integrated-gradients".into();
+        out.report.method = INFO.info.name.into();
         // The layer's activations at the input and at the baseline.
         out.report = out.report.with_extra_evaluations(2 * batch);
         Ok(out)

@@ -8,8 +8,10 @@ pub mod integrated_gradients;
 mod layer;
 pub mod layer_gradient;
 pub mod layer_integrated_gradients;
+mod path;
 pub mod registry;
 pub mod saliency;
+mod sampling;
 pub mod smooth_grad;
 
 pub use attention_rollout::{RolloutRead, rollout};
@@ -20,7 +22,8 @@ pub use layer::sum_over;
 pub use layer_gradient::{LayerGradient, LayerGradientConfig};
 pub use layer_integrated_gradients::{LayerIntegratedGradients, LayerIntegratedGradientsConfig};
 pub use registry::{
-    AnyLayerMethod, AnyMethod, Base, BaseMethod, LayerMethod, MethodSettings, MethodSpec,
+    AnyLayerMethod, AnyMethod, Base, BaseMethod, Entry, Family, LayerMethod, MethodInfo,
+    MethodSettings, MethodSpec, find, method_names, methods,
 };
 pub use saliency::{Saliency, SaliencyConfig};
 pub use smooth_grad::{NoiseScale, SmoothGrad, SmoothGradConfig, SmoothKind, Smoothed};

@@ -9,9 +9,53 @@
 //!
 //! Plain text: `phi_i(x) = dF_c(x)/dx_i`, or `|dF_c(x)/dx_i|` with `abs`.
 
+use ember_core::KernelSettings;
 use burn::config::Config;
 use burn::tensor::Tensor;
 use ember_core::{Attribution, Attributions, GradientKernel, Model, Report, Result, Target};
+use crate::registry::{Base, Entry, Family, MethodInfo, one_row};
+
+
+/// Saliency's entry in the registry: the signed gradient.
+pub static SALIENCY: Entry<Base> = Entry {
+    info: MethodInfo {
+        name: "saliency",
+        aliases: &[],
+        summary: "the signed gradient ∂F/∂x",
+        captum: Some("Saliency(abs=False)"),
+        signed: true,
+        family: Family::Gradient,
+        cost: "1",
+        rows_per_sample: one_row,
+    },
+    build: |s| {
+        Ok(Base::Saliency(
+            SaliencyConfig::new().with_kernel(s.kernel.clone()).init()?,
+        ))
+    },
+};
+
+/// The absolute gradient's entry in the registry (Captum's `Saliency` default).
+pub static SALIENCY_ABS: Entry<Base> = Entry {
+    info: MethodInfo {
+        name: "saliency-abs",
+        aliases: &["abs-saliency"],
+        summary: "the absolute gradient |∂F/∂x| (Captum's `Saliency` default)",
+        captum: Some("Saliency"),
+        signed: false,
+        family: Family::Gradient,
+        cost: "1",
+        rows_per_sample: one_row,
+    },
+    build: |s| {
+        Ok(Base::SaliencyAbs(
+            SaliencyConfig::new()
+                .with_abs(true)
+                .with_kernel(s.kernel.clone())
+                .init()?,
+        ))
+    },
+};
 
 /// Hyper-parameters of [`Saliency`].
 ///
@@ -22,20 +66,12 @@ pub struct SaliencyConfig {
     /// Return `|∂F/∂x|` instead of the signed gradient.
     #[config(default = false)]
     pub abs: bool,
-    /// The most rows per forward+backward pass; `None` uses the device's default
-    /// ([`ember_core::kernel::default_rows`]).
-    #[config(default = "None")]
-    pub max_rows: Option<usize>,
-    /// A memory budget in bytes for the input rows of one pass (the rows per pass follow
-    /// from a row's size); `None` uses the device's default. With `max_rows`, the smaller wins.
-    #[config(default = "None")]
-    pub memory_budget: Option<usize>,
-    /// Check once per call, before the first pass, that the model's rows are independent and
-    /// deterministic (a Burn module in training mode is not); turn off only for a model known
-    /// to be in evaluation mode.
-    #[config(default = true)]
-    pub check_model: bool,
+    /// How the kernel runs: rows per pass, memory budget, the model check.
+    #[config(default = "KernelSettings::new()")]
+    pub kernel: KernelSettings,
 }
+
+ember_core::kernel_shorthands!(SaliencyConfig);
 
 impl SaliencyConfig {
     /// Checks the configuration and builds the method.
@@ -46,11 +82,7 @@ impl SaliencyConfig {
     pub fn init(&self) -> Result<Saliency> {
         Ok(Saliency {
             abs: self.abs,
-            kernel: GradientKernel::with_settings(
-                self.max_rows,
-                self.memory_budget,
-                self.check_model,
-            )?,
+            kernel: self.kernel.kernel()?,
         })
     }
 }
@@ -99,9 +131,9 @@ impl<const D: usize> Attribution<D> for Saliency {
         let targets = target.rows(batch)?;
         let out = self.kernel.gradients(model, input, &targets)?;
         let (values, method) = if self.abs {
-            (out.gradients.abs(), "saliency-abs")
+            (out.gradients.abs(), SALIENCY_ABS.info.name)
         } else {
-            (out.gradients, "saliency")
+            (out.gradients, SALIENCY.info.name)
         };
         Ok(Attributions {
             values,

@@ -32,6 +32,7 @@
 //! mean, mean of squares and variance are folded batch by batch (Chan et al.'s pairwise
 //! update, stable where `E[φ²] − E[φ]²` would cancel).
 
+use ember_core::KernelSettings;
 use burn::config::Config;
 use burn::tensor::{FloatDType, Tensor, TensorData};
 use ember_core::attribution::NoiseReport;
@@ -42,6 +43,10 @@ use ember_core::{
     Renumbered, Report, Result, SplitModel, SplitRenumbered, Target, Whole,
 };
 use serde::{Deserialize, Serialize};
+
+use crate::sampling::{Moments, Noise};
+
+use crate::registry::{Family, MethodInfo};
 
 /// The default noisy rows per call of the inner method, in the device's rows per pass: each
 /// call checks its input and its sums once (host reads), so larger calls amortise that, while
@@ -60,15 +65,63 @@ pub enum SmoothKind {
     Variance,
 }
 
+/// SmoothGrad's entry in the registry (over saliency unless `KIND:INNER` says otherwise).
+pub static SMOOTHGRAD: MethodInfo = MethodInfo {
+    name: "smoothgrad",
+    aliases: &["smooth-grad"],
+    summary: "SmoothGrad: the mean of a method's maps over noisy copies of the input",
+    captum: Some("NoiseTunnel(nt_type=\"smoothgrad\")"),
+    signed: true,
+    family: Family::NoiseTunnel,
+    cost: "samples × the inner method's",
+    rows_per_sample: |s| s.samples,
+};
+
+/// SmoothGrad²'s entry in the registry.
+pub static SMOOTHGRAD_SQUARED: MethodInfo = MethodInfo {
+    name: "smoothgrad-squared",
+    aliases: &["smoothgrad-sq"],
+    summary: "SmoothGrad²: the mean of the squared maps over noisy copies of the input",
+    captum: Some("NoiseTunnel(nt_type=\"smoothgrad_sq\")"),
+    signed: false,
+    family: Family::NoiseTunnel,
+    cost: "samples × the inner method's",
+    rows_per_sample: |s| s.samples,
+};
+
+/// VarGrad's entry in the registry.
+pub static VARGRAD: MethodInfo = MethodInfo {
+    name: "vargrad",
+    aliases: &["var-grad"],
+    summary: "VarGrad: the variance of the maps over noisy copies of the input",
+    captum: Some("NoiseTunnel(nt_type=\"vargrad\")"),
+    signed: false,
+    family: Family::NoiseTunnel,
+    cost: "samples × the inner method's",
+    rows_per_sample: |s| s.samples,
+};
+
 impl SmoothKind {
+    /// Every statistic, in the order reports list them.
+    pub const ALL: [SmoothKind; 3] = [
+        SmoothKind::Mean,
+        SmoothKind::MeanOfSquares,
+        SmoothKind::Variance,
+    ];
+
+    /// The registry's entry of the method with this statistic.
+    pub fn info(self) -> &'static MethodInfo {
+        match self {
+            SmoothKind::Mean => &SMOOTHGRAD,
+            SmoothKind::MeanOfSquares => &SMOOTHGRAD_SQUARED,
+            SmoothKind::Variance => &VARGRAD,
+        }
+    }
+
     /// The name of the method with this statistic, as in reports: `smoothgrad`,
     /// `smoothgrad-squared` or `vargrad`.
     pub fn method_name(self) -> &'static str {
-        match self {
-            SmoothKind::Mean => "smoothgrad",
-            SmoothKind::MeanOfSquares => "smoothgrad-squared",
-            SmoothKind::Variance => "vargrad",
-        }
+        self.info().name
     }
 }
 
@@ -102,25 +155,22 @@ pub struct SmoothGradConfig {
     /// The seed of the noise: the same seed on the same device gives the same result.
     #[config(default = 0)]
     pub seed: u64,
-    /// About how many noisy rows (copies × batch) go into one call of the inner method, which
-    /// still runs its own passes of at most its own `max_rows`. `None` uses
-    /// `PASSES_PER_CALL` (8) × the device's rows per pass for the input's rows
-    /// ([`ember_core::kernel::default_rows`], or `memory_budget`): 1024 rows of a small input
-    /// on CPU backends, so per-call checks are amortised over several passes. It bounds the
-    /// memory of the noisy copies and of the inner method's accumulators.
-    #[config(default = "None")]
-    pub max_rows: Option<usize>,
-    /// A memory budget in bytes for the input rows of one pass, which sets the default
-    /// `max_rows` (8 passes' worth) and the forward pass at the clean input; the inner method
-    /// has its own.
-    #[config(default = "None")]
-    pub memory_budget: Option<usize>,
-    /// Check once per call, before the first pass, that the model's rows are independent and
-    /// deterministic (a Burn module in training mode is not); the inner calls do not repeat
-    /// it. Turn off only for a model known to be in evaluation mode.
-    #[config(default = true)]
-    pub check_model: bool,
+    /// How the kernel runs: rows per pass, memory budget, the model check.
+    ///
+    /// Here `kernel.max_rows` is about how many noisy rows (copies × batch) go into one call
+    /// of the inner method, which still runs its own passes of at most its own `max_rows`.
+    /// `None` uses `PASSES_PER_CALL` (8) × the device's rows per pass for the input's rows
+    /// ([`ember_core::kernel::default_rows`], or `kernel.memory_budget`): 1024 rows of a small
+    /// input on CPU backends, so per-call checks are amortised over several passes. It bounds
+    /// the memory of the noisy copies and of the inner method's accumulators.
+    /// `kernel.memory_budget` sets that default and the forward pass at the clean input (the
+    /// inner method has its own); `kernel.check_model` checks the model once per call (the
+    /// inner calls do not repeat it).
+    #[config(default = "KernelSettings::new()")]
+    pub kernel: KernelSettings,
 }
+
+ember_core::kernel_shorthands!(SmoothGradConfig);
 
 impl SmoothGradConfig {
     /// Checks the configuration and wraps `inner`.
@@ -145,7 +195,7 @@ impl SmoothGradConfig {
             });
         }
         // Reuse the kernel's check of `max_rows`.
-        GradientKernel::new().with_max_rows_opt(self.max_rows)?;
+        GradientKernel::new().with_max_rows_opt(self.kernel.max_rows)?;
         Ok(SmoothGrad {
             inner,
             kind: self.kind,
@@ -153,8 +203,12 @@ impl SmoothGradConfig {
             noise_level: self.noise_level,
             noise_scale: self.noise_scale,
             seed: self.seed,
-            max_rows: self.max_rows,
-            kernel: GradientKernel::with_settings(None, self.memory_budget, self.check_model)?,
+            max_rows: self.kernel.max_rows,
+            kernel: GradientKernel::with_settings(
+                None,
+                self.kernel.memory_budget,
+                self.kernel.check_model,
+            )?,
         })
     }
 }
@@ -417,148 +471,5 @@ impl<const D: usize, A: Attribution<D>> Attribution<D> for SmoothGrad<A> {
         target: impl Into<Target>,
     ) -> Result<Attributions<D>> {
         Ok(self.smooth(model, input, target)?.attributions)
-    }
-}
-
-/// The seeded noise stream: copy after copy, sample after sample, element after element.
-struct Noise {
-    rng: SplitMix64,
-    input: Vec<f64>,
-    sigmas: Vec<f64>,
-}
-
-/// The largest block of noisy copies (bytes on the host) drawn on a second thread while the
-/// previous block runs: above it, the host memory of one more block outweighs hiding the
-/// draw, which a model that large hides anyway.
-const OVERLAP_BYTES: usize = 32 << 20;
-
-impl Noise {
-    fn new(seed: u64, input: Vec<f64>, sigmas: Vec<f64>) -> Self {
-        Self {
-            rng: SplitMix64::new(seed),
-            input,
-            sigmas,
-        }
-    }
-
-    /// The next `copies` noisy copies of the batch, `[copies · batch, ...]` noise-major, on
-    /// `like`'s device (for [`SmoothGrad::noisy_inputs`]).
-    fn next_copies<const D: usize>(&mut self, copies: usize, like: &Tensor<D>) -> Tensor<D> {
-        let device = like.device();
-        let f64_device = device.settings().float_dtype == FloatDType::F64;
-        let mut shape = like.dims();
-        shape[0] = copies * self.sigmas.len();
-        Tensor::from_data(self.next_data(copies, f64_device, &shape), &device)
-    }
-
-    /// The next `copies` noisy copies of the batch as flat host data, drawn in f64 and stored
-    /// in the device's precision (f32 unless the device is f64), so an f32 device needs no
-    /// conversion pass.
-    fn next_data(&mut self, copies: usize, f64_device: bool, shape: &[usize]) -> TensorData {
-        let (input, sigmas, rng) = (&self.input, &self.sigmas, &mut self.rng);
-        let per_sample = input.len() / sigmas.len();
-        let count = copies * input.len();
-        let noisy = (0..copies).flat_map(|_| {
-            sigmas.iter().enumerate().flat_map(move |(sample, &sigma)| {
-                let x = &input[sample * per_sample..(sample + 1) * per_sample];
-                x.iter().map(move |&v| (v, sigma))
-            })
-        });
-        if f64_device {
-            let mut values = Vec::with_capacity(count);
-            values.extend(noisy.map(|(v, sigma)| v + sigma * rng.next_normal()));
-            TensorData::new(values, shape.to_vec())
-        } else {
-            let mut values = Vec::with_capacity(count);
-            values.extend(noisy.map(|(v, sigma)| (v + sigma * rng.next_normal()) as f32));
-            TensorData::new(values, shape.to_vec())
-        }
-    }
-
-    /// Draws the blocks of `chunks` copies in order and hands each to `visit(copies, data)`.
-    /// With more than one block, each next block is drawn on a second thread while `visit`
-    /// runs the previous one (the same stream, so the same noise either way), unless a block
-    /// is larger than [`OVERLAP_BYTES`]. An error of `visit` stops the stream.
-    /// `row_dims` is one input row's shape.
-    fn stream(
-        mut self,
-        chunks: &[usize],
-        f64_device: bool,
-        row_dims: &[usize],
-        mut visit: impl FnMut(usize, TensorData) -> Result<()>,
-    ) -> Result<()> {
-        let largest = chunks.iter().copied().max().unwrap_or(0);
-        let bytes = largest * self.input.len() * if f64_device { 8 } else { 4 };
-        let batch = self.sigmas.len();
-        let shape = move |copies: usize| -> Vec<usize> {
-            std::iter::once(copies * batch)
-                .chain(row_dims.iter().copied())
-                .collect()
-        };
-        if chunks.len() < 2 || bytes > OVERLAP_BYTES {
-            for &copies in chunks {
-                let data = self.next_data(copies, f64_device, &shape(copies));
-                visit(copies, data)?;
-            }
-            return Ok(());
-        }
-        std::thread::scope(|scope| {
-            // A rendezvous channel: the drawing thread holds at most one block ahead.
-            let (sender, receiver) = std::sync::mpsc::sync_channel(0);
-            scope.spawn(move || {
-                for &copies in chunks {
-                    let data = self.next_data(copies, f64_device, &shape(copies));
-                    if sender.send(data).is_err() {
-                        return; // `visit` failed and the receiver is gone.
-                    }
-                }
-            });
-            for &copies in chunks {
-                let data = receiver
-                    .recv()
-                    .map_err(|_| Error::Backend("the noise thread stopped early".into()))?;
-                visit(copies, data)?;
-            }
-            Ok(())
-        })
-    }
-}
-
-/// The running mean and sum of squared deviations `M2` of the inner attributions over the
-/// copies seen so far, `[k · batch, ...]`.
-struct Moments<const D: usize> {
-    count: usize,
-    mean: Tensor<D>,
-    m2: Tensor<D>,
-}
-
-impl<const D: usize> Moments<D> {
-    /// The moments of one call's values, `[k · copies · batch, ...]` (target-major, then
-    /// noise-major).
-    fn of(values: Tensor<D>, k: usize, copies: usize, batch: usize) -> Self {
-        let mut shape = values.dims();
-        let features = shape[1..].iter().product::<usize>();
-        let grouped: Tensor<3> = values.reshape([k, copies, batch * features]);
-        let mean = grouped.clone().mean_dim(1);
-        let deviation = grouped - mean.clone();
-        let m2 = (deviation.clone() * deviation).sum_dim(1);
-        shape[0] = k * batch;
-        Self {
-            count: copies,
-            mean: mean.reshape(shape),
-            m2: m2.reshape(shape),
-        }
-    }
-
-    /// Chan, Golub and LeVeque's pairwise update of the mean and `M2`.
-    fn merge(self, other: Self) -> Self {
-        let (n_a, n_b) = (self.count as f64, other.count as f64);
-        let n = n_a + n_b;
-        let delta = other.mean - self.mean.clone();
-        Self {
-            count: self.count + other.count,
-            mean: self.mean + delta.clone() * (n_b / n),
-            m2: self.m2 + other.m2 + delta.clone() * delta * (n_a * n_b / n),
-        }
     }
 }

@@ -100,9 +100,9 @@ impl CompletenessSummary {
 /// # Ok::<(), ember_core::Error>(())
 /// ```
 pub fn completeness(report: &Report) -> Option<CompletenessSummary> {
-    let delta = report.delta.as_ref().filter(|d| !d.is_empty())?;
+    let delta = report.delta().filter(|d| !d.is_empty())?;
     let abs: Vec<f64> = delta.iter().map(|d| d.abs()).collect();
-    let per_sample: Vec<Option<f64>> = match &report.baseline_scores {
+    let per_sample: Vec<Option<f64>> = match &report.baseline_scores() {
         Some(baseline) if baseline.len() == abs.len() && report.scores.len() == abs.len() => abs
             .iter()
             .zip(report.scores.iter().zip(baseline))
@@ -122,8 +122,8 @@ pub fn completeness(report: &Report) -> Option<CompletenessSummary> {
             .then(|| relative.iter().sum::<f64>() / relative.len() as f64),
         delta: delta.clone(),
         relative_delta: per_sample,
-        steps: report.steps.clone(),
-        converged: report.converged.clone(),
+        steps: report.steps().clone(),
+        converged: report.converged().clone(),
     })
 }
 

@@ -11,6 +11,10 @@
 //!
 //! A backend is opened only when one of its tests is selected, once per process.
 
+mod data;
+
+pub use data::{host, max_abs_diff, tensor, values};
+
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;

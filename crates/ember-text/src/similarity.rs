@@ -20,6 +20,7 @@
 //! A token's score is its `[E]` vector reduced: summed ([`Reduction::Sum`], signed, what IG's
 //! completeness is about) or its L2 norm ([`Reduction::L2`], a magnitude).
 
+use ember_methods::MethodInfo;
 use burn::tensor::Tensor;
 use ember_core::{
     Attribution, Baseline, LayerAttribution, Model, Quadrature, RowSamples, SplitModel, Tail,
@@ -109,32 +110,36 @@ impl SimilarityMethod {
         SimilarityMethod::AttentionRollout,
     ];
 
-    /// The method's name: `integrated-gradients`, `saliency`, `input-x-gradient`, `smoothgrad`,
-    /// `attention-rollout`.
-    pub fn name(self) -> &'static str {
+    /// The registry's entry of the method: the similarity methods are a selection of ember's
+    /// methods (Integrated Gradients and the gradient methods over the word embeddings,
+    /// SmoothGrad over saliency, attention rollout), not a vocabulary of their own.
+    pub fn info(self) -> &'static MethodInfo {
         match self {
-            SimilarityMethod::IntegratedGradients => "integrated-gradients",
-            SimilarityMethod::Saliency => "saliency",
-            SimilarityMethod::InputXGradient => "input-x-gradient",
-            SimilarityMethod::SmoothGrad => "smoothgrad",
-            SimilarityMethod::AttentionRollout => "attention-rollout",
+            SimilarityMethod::IntegratedGradients => &ember_methods::integrated_gradients::INFO.info,
+            SimilarityMethod::Saliency => &ember_methods::saliency::SALIENCY.info,
+            SimilarityMethod::InputXGradient => &ember_methods::input_x_gradient::INFO.info,
+            SimilarityMethod::SmoothGrad => &ember_methods::smooth_grad::SMOOTHGRAD,
+            SimilarityMethod::AttentionRollout => &ember_methods::attention_rollout::INFO,
         }
     }
 
-    /// The method of a name ([`SimilarityMethod::name`]; `ig` is Integrated Gradients).
+    /// The method's name: `integrated-gradients`, `saliency`, `input-x-gradient`, `smoothgrad`,
+    /// `attention-rollout` (the registry's).
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// The method of a name or any of its registry aliases (`ig`, `smooth-grad`, Captum's
+    /// class names), read as the registry reads names.
     ///
     /// # Errors
     ///
     /// [`ember_core::Error::InvalidConfig`] for another name.
     pub fn from_name(name: &str) -> Result<Self, ember_core::Error> {
-        match name {
-            "ig" => return Ok(SimilarityMethod::IntegratedGradients),
-            "smooth-grad" => return Ok(SimilarityMethod::SmoothGrad),
-            _ => {}
-        }
+        let normal = ember_methods::registry::normalise(name);
         Self::ALL
             .into_iter()
-            .find(|m| m.name() == name)
+            .find(|m| m.info().is_named(&normal))
             .ok_or_else(|| ember_core::Error::InvalidConfig {
                 name: "method",
                 value: format!("`{name}`"),
@@ -299,10 +304,10 @@ impl Explained {
         let texts = report.scores.len();
         Ok(Self {
             maps: rows(reduction.apply(out.values))?,
-            deltas: report.delta,
-            evaluated: report.baseline_scores.map(|b| (report.scores, b)),
+            deltas: report.delta(),
+            evaluated: report.baseline_scores().map(|b| (report.scores, b)),
             // The adaptive mode's own count per text, or the fixed count for every text.
-            steps: report.steps.or(steps.map(|s| vec![s; texts])),
+            steps: report.steps().or(steps.map(|s| vec![s; texts])),
             samples,
             model_evaluations: report.model_evaluations,
             rows_per_pass: report.rows_per_pass,

@@ -41,7 +41,10 @@ use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d
 use burn::tensor::activation::relu6;
 use burn::tensor::{Device, Tensor};
 
+use ember_core::WithLayer;
+
 use crate::ZooError;
+use crate::zoo::{Cascade, CompareDefaults, Data, SplitAt, Weights, ZooInfo, ZooNet, split};
 
 /// The input size the padding is fixed for (the reference's `image_size`).
 pub const IMAGE_SIZE: usize = 224;
@@ -327,6 +330,83 @@ pub fn load(path: &Path, device: &Device) -> Result<EfficientNetLite0, ZooError>
     Ok(model.valid())
 }
 
+/// EfficientNet-Lite0's description: photos in, ImageNet's classes out, weights the user's.
+pub static INFO: ZooInfo = ZooInfo {
+    name: "efficientnet-lite0",
+    aliases: &["efficientnet_lite0"],
+    summary: "EfficientNet-Lite0 (ImageNet), [N, 3, 224, 224] normalised photos → 1000 classes",
+    sample_shape: &[3, IMAGE_SIZE, IMAGE_SIZE],
+    classes: CLASSES,
+    data: Data::Photos,
+    split_points: &SPLIT_POINTS,
+    split_hint: "stem, blocks.0 … blocks.15, or features (the [N, 1280, 7, 7] map after the \
+                 head's ReLU6)",
+    grad_cam_layer: Some("features"),
+    cascade_labels: &[
+        "_fc",
+        "_conv_head",
+        "_blocks.15",
+        "_blocks.8-14",
+        "_blocks.0-7",
+        "_conv_stem",
+    ],
+    cascade: Cascade::Groups(cascade_groups),
+    weights: Weights::Required { hint: WEIGHTS_HINT },
+    // 64 steps, chosen from its measured deltas (docs/src/efficientnet.md); each
+    // perturbation re-runs every method on every photo.
+    compare: CompareDefaults {
+        steps: 64,
+        samples: 16,
+        perturbations: 3,
+    },
+};
+
+/// The sanity check's six steps from the classifier down: the classifier, the head, block 15,
+/// blocks 8–14, blocks 0–7, the stem (each with its BatchNorms).
+fn cascade_groups() -> Vec<Vec<String>> {
+    let blocks = |range: std::ops::RangeInclusive<usize>| -> Vec<String> {
+        range.rev().map(|b| format!("blocks.{b}")).collect()
+    };
+    vec![
+        vec!["fc".into()],
+        vec!["bn1".into(), "conv_head".into()],
+        blocks(15..=15),
+        blocks(8..=14),
+        blocks(0..=7),
+        vec!["bn0".into(), "conv_stem".into()],
+    ]
+}
+
+impl ZooNet<4> for EfficientNetLite0 {
+    const INFO: &'static ZooInfo = &INFO;
+    type Explained = WithLayer<SplitAt<Self, 4>>;
+
+    fn load(weights: Option<&Path>, device: &Device) -> Result<Self, ZooError> {
+        let path = weights.ok_or(ZooError::WeightsRequired {
+            model: INFO.name,
+            hint: WEIGHTS_HINT,
+        })?;
+        load(path, device)
+    }
+
+    fn logits(&self, x: Tensor<4>) -> Tensor<2> {
+        self.forward(x)
+    }
+
+    fn head_at(&self, x: Tensor<4>, point: usize) -> Tensor<4> {
+        self.head(x, point)
+    }
+
+    fn tail_at(&self, h: Tensor<4>, point: usize) -> Tensor<2> {
+        self.tail(h, point)
+    }
+
+    /// Split at `features`, the map Grad-CAM weighs.
+    fn explained(&self) -> Self::Explained {
+        WithLayer::new(split(self, FEATURES_POINT))
+    }
+}
+
 /// The model's top ImageNet class for an input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prediction {
@@ -345,7 +425,17 @@ pub struct Prediction {
 ///
 /// [`ZooError::Core`] if the logits cannot be read back or are not finite.
 pub fn predict(model: &EfficientNetLite0, input: Tensor<4>) -> Result<Vec<Prediction>, ZooError> {
-    let probabilities = burn::tensor::activation::softmax(model.forward(input), 1);
+    top_classes(model.forward(input))
+}
+
+/// The top ImageNet class of each row of `logits` (`[N, 1000]`), with its name and softmax
+/// probability.
+///
+/// # Errors
+///
+/// [`ZooError::Core`] if the logits cannot be read back or are not finite.
+pub fn top_classes(logits: Tensor<2>) -> Result<Vec<Prediction>, ZooError> {
+    let probabilities = burn::tensor::activation::softmax(logits, 1);
     let values = ember_core::validate::read_f64(probabilities)?;
     Ok(values
         .chunks_exact(CLASSES)

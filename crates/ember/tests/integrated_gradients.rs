@@ -66,10 +66,10 @@ fn textbook_relu_gives_one_two_and_zero_delta(device: &Device) {
             max_abs_diff(&values, &[1.0, 2.0]) < 1e-5,
             "{rule:?}: {values:?}"
         );
-        let delta = out.report.delta.unwrap();
+        let delta = out.report.delta().unwrap();
         assert!(delta[0].abs() < 1e-5, "{rule:?}: delta {delta:?}");
         assert_eq!(out.report.scores, vec![3.0]);
-        assert_eq!(out.report.baseline_scores, Some(vec![0.0]));
+        assert_eq!(out.report.baseline_scores(), Some(vec![0.0]));
     }
 }
 
@@ -93,8 +93,8 @@ fn linear_model_is_exact_for_every_rule(device: &Device) {
         let out = method.attribute(&model, x.clone(), vec![2, 1]).unwrap();
         let diff = max_abs_diff(&host(&out.values), &expected);
         assert!(diff < 1e-5, "{rule:?} differs by {diff}");
-        assert!(sum_abs(&out.report.delta.unwrap()) < 1e-5, "{rule:?}");
-        assert_eq!(out.report.steps, Some(vec![7, 7]));
+        assert!(sum_abs(&out.report.delta().unwrap()) < 1e-5, "{rule:?}");
+        assert_eq!(out.report.steps(), Some(vec![7, 7]));
     }
 }
 
@@ -109,7 +109,7 @@ fn without_multiply_by_inputs_it_is_the_path_mean_gradient(device: &Device) {
     let column: Vec<f64> = (0..4).map(|i| w[i * 3 + 1]).collect();
     assert!(max_abs_diff(&host(&out.values), &column) < 1e-5);
     // The delta still measures completeness of the attributions (× (x − x′)).
-    assert!(out.report.delta.unwrap()[0].abs() < 1e-5);
+    assert!(out.report.delta().unwrap()[0].abs() < 1e-5);
 }
 
 fn mlp_and_cnn_deltas_are_small_and_shrink_with_steps(device: &Device) {
@@ -133,10 +133,10 @@ fn check_deltas<const D: usize>(name: &str, coarse: Attributions<D>, fine: Attri
     let differences: Vec<f64> = report
         .scores
         .iter()
-        .zip(report.baseline_scores.as_ref().unwrap())
+        .zip(report.baseline_scores().unwrap())
         .map(|(fx, fb)| fx - fb)
         .collect();
-    let delta = report.delta.as_ref().unwrap();
+    let delta = report.delta().unwrap();
     let values = host(&fine.values);
     let per_sample = values.len() / delta.len();
     for (s, d) in delta.iter().enumerate() {
@@ -149,7 +149,7 @@ fn check_deltas<const D: usize>(name: &str, coarse: Attributions<D>, fine: Attri
         );
     }
     let (coarse, fine) = (
-        sum_abs(coarse.report.delta.as_ref().unwrap()),
+        sum_abs(coarse.report.delta().unwrap()),
         sum_abs(delta),
     );
     assert!(
@@ -200,16 +200,16 @@ fn adaptive_reaches_the_tolerance_with_fewer_evaluations_than_a_fixed_rule(devic
         .attribute(&model, x.clone(), 0)
         .unwrap();
     let report = &adaptive.report;
-    let converged = report.converged.as_ref().unwrap();
+    let converged = report.converged().unwrap();
     assert!(converged.iter().all(|&c| c), "{converged:?}");
     let within = |report: &Report| {
-        let delta = report.delta.as_ref().unwrap();
-        let base = report.baseline_scores.as_ref().unwrap();
+        let delta = report.delta().unwrap();
+        let base = report.baseline_scores().unwrap();
         (0..delta.len())
             .all(|s| delta[s].abs() <= (tolerance * (report.scores[s] - base[s]).abs()).max(1e-6))
     };
-    assert!(within(report), "{:?}", report.delta);
-    let steps = report.steps.as_ref().unwrap();
+    assert!(within(report), "{:?}", report.delta());
+    let steps = report.steps().unwrap();
     assert!(
         steps.iter().any(|&s| s != steps[0]),
         "samples that converge early stop early: {steps:?}"
@@ -267,8 +267,8 @@ fn adaptive_reports_how_far_the_attributions_moved_in_the_last_doubling(device: 
     };
     for multiply_by_inputs in [true, false] {
         let out = adaptive(multiply_by_inputs);
-        assert_eq!(out.report.steps.as_deref(), Some(&[17; 8][..]));
-        let change = out.report.attribution_change.clone().unwrap();
+        assert_eq!(out.report.steps(), Some(&[17; 8][..]));
+        let change = out.report.attribution_change().clone().unwrap();
         // The same nested points as fixed trapezoid rules on 17 and 9 points.
         let (fine, coarse) = (
             host(&trapezoid(17, multiply_by_inputs).values),
@@ -293,7 +293,7 @@ fn adaptive_reports_how_far_the_attributions_moved_in_the_last_doubling(device: 
         }
     }
     // A fixed rule has no last doubling.
-    assert!(trapezoid(9, true).report.attribution_change.is_none());
+    assert!(trapezoid(9, true).report.attribution_change().is_none());
 }
 
 fn several_targets_in_one_pass_equal_separate_calls(device: &Device) {
@@ -320,8 +320,8 @@ fn several_targets_in_one_pass_equal_separate_calls(device: &Device) {
         let one = method.attribute(&model, x.clone(), class).unwrap();
         let diff = max_abs_diff(&host(&all.for_target(t).unwrap()), &host(&one.values));
         assert!(diff < 1e-5, "class {class} differs by {diff}");
-        let delta = all.report.delta.as_ref().unwrap();
-        assert!(max_abs_diff(&delta[t * 3..t * 3 + 3], one.report.delta.as_ref().unwrap()) < 1e-5);
+        let delta = all.report.delta().unwrap();
+        assert!(max_abs_diff(&delta[t * 3..t * 3 + 3], one.report.delta().unwrap()) < 1e-5);
     }
     // Saliency takes several targets the same way.
     let saliency = SaliencyConfig::new()
@@ -368,7 +368,7 @@ fn baselines_broadcast_and_seeded_noise_repeats(device: &Device) {
         .unwrap();
     let b = noise.init().unwrap().attribute(&model, x, 0).unwrap();
     assert_eq!(host(&a.values), host(&b.values));
-    assert!(sum_abs(a.report.delta.as_ref().unwrap()) < 1e-5);
+    assert!(sum_abs(a.report.delta().unwrap()) < 1e-5);
 }
 
 fn bad_configs_are_typed_errors(device: &Device) {

@@ -184,7 +184,7 @@ fn layer_ig_on_a_linear_tail_is_w_times_the_activation_difference(device: &Devic
     let worst = max_abs_diff(&host(&out.values), &expected);
     assert!(worst < 1e-5, "off by {worst}");
     // Completeness: the attributions sum to F(x) − F(x′) (the tail is linear: delta ≈ 0).
-    assert!(out.report.delta.unwrap().iter().all(|d| d.abs() < 1e-5));
+    assert!(out.report.delta().unwrap().iter().all(|d| d.abs() < 1e-5));
     // Summed over the hidden axis: one number per sample.
     let per_sample: Tensor<1> = sum_over(out.values, 1).unwrap();
     assert_eq!(per_sample.dims(), [2]);
@@ -208,7 +208,7 @@ fn layer_ig_delta_shrinks_as_the_steps_grow(device: &Device) {
             .attribute_layer(&mlp_split(device, true), input.clone(), 0)
             .unwrap();
         out.report
-            .delta
+            .delta()
             .unwrap()
             .iter()
             .fold(0.0f64, |m, d| m.max(d.abs()))

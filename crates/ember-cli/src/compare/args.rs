@@ -4,9 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use ember::backend::Backend;
-use ember::{MethodSettings, MethodSpec};
+use ember::{LayerMethod, MethodSpec};
 use ember_metrics::{CompareConfig, Replacement, SanityFeatures};
-use ember_zoo::ZooModel;
+use ember_zoo::{CompareDefaults, ZooModel};
+
+use crate::names::{MethodArgs, parse_baseline, parse_method};
 
 /// Compares attribution methods on a zoo model: metrics, heatmaps and an HTML report.
 #[derive(Args, Debug)]
@@ -24,11 +26,10 @@ pub struct CompareArgs {
     /// `--examples`; each is explained for the model's top class.
     #[arg(long, num_args = 1..)]
     pub images: Vec<PathBuf>,
-    /// The methods, comma-separated; default: every method ember has (with grad-cam for cnn, at
-    /// its last conv block). Names: saliency, saliency-abs, input-x-gradient,
-    /// integrated-gradients, smoothgrad, smoothgrad-squared, vargrad, grad-cam (cnn), or a noise
-    /// tunnel over another method, KIND:INNER (e.g. smoothgrad:integrated-gradients); aliases:
-    /// ig, ixg, Captum's names.
+    /// The methods, comma-separated; default: every input method ember has (with grad-cam for
+    /// the image models, at their Grad-CAM layer). Names: those `ember methods` lists but the
+    /// layer methods other than grad-cam, or a noise tunnel over another method, KIND:INNER
+    /// (e.g. smoothgrad:integrated-gradients); aliases: ig, ixg, Captum's names.
     #[arg(long, value_delimiter = ',', value_parser = parse_method)]
     pub methods: Vec<MethodSpec>,
     /// How many test examples to explain (the first of the test split); default 16. Not for
@@ -47,24 +48,9 @@ pub struct CompareArgs {
     /// Print `results.json` to stdout instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Integration steps (integrated gradients); default 50, and 64 for efficientnet-lite0
-    /// (chosen from its measured deltas: docs/src/efficientnet.md).
-    #[arg(long)]
-    pub steps: Option<usize>,
-    /// Adaptive integrated gradients: double each example's steps until |delta| ≤ tolerance ·
-    /// |F(x) − F(x′)| (`--steps` is then not used); the steps each example used are reported.
-    #[arg(long)]
-    pub tolerance: Option<f64>,
-    /// Adaptive integrated gradients: the most steps per example.
-    #[arg(long, default_value_t = 1025)]
-    pub max_steps: usize,
-    /// Noisy copies (smoothgrad, smoothgrad-squared, vargrad); default 50, and 16 for
-    /// efficientnet-lite0.
-    #[arg(long)]
-    pub samples: Option<usize>,
-    /// Relative noise level (smoothgrad): σ = noise · (max − min) of each input.
-    #[arg(long, default_value_t = 0.15)]
-    pub noise: f64,
+    /// The methods' settings.
+    #[command(flatten)]
+    pub settings: MethodArgs,
     /// Max-sensitivity: the L∞ radius of the input perturbations, in input units.
     #[arg(long, default_value_t = 0.1)]
     pub radius: f64,
@@ -88,12 +74,6 @@ pub struct CompareArgs {
     /// on the zeros they share with the input).
     #[arg(long, value_enum, default_value = "all")]
     pub sanity_features: SanityFeaturesArg,
-    /// The most rows per forward+backward pass (default: the device's).
-    #[arg(long)]
-    pub max_rows: Option<usize>,
-    /// The bytes of a pass's input rows (default: 16 MiB on CPU backends, 64 MiB on GPUs).
-    #[arg(long)]
-    pub memory_budget: Option<usize>,
 }
 
 /// `--sanity-features`.
@@ -103,11 +83,6 @@ pub enum SanityFeaturesArg {
     All,
     /// Only the features the input does not zero.
     InputNonzero,
-}
-
-/// A method name, for clap.
-pub fn parse_method(name: &str) -> Result<MethodSpec, String> {
-    name.parse().map_err(|e: ember::Error| e.to_string())
 }
 
 /// `--replacement`: a number, `mean` or `blur:SIGMA`.
@@ -126,56 +101,47 @@ pub fn parse_replacement(text: &str) -> Result<Replacement, String> {
 }
 
 impl CompareArgs {
-    /// Whether the model is a real-size one, whose defaults are smaller.
-    fn large(&self) -> bool {
-        self.model == ZooModel::EfficientNetLite0
+    /// The model's defaults, unless the flags say otherwise.
+    fn defaults(&self) -> CompareDefaults {
+        self.model.info().compare
     }
 
     /// `--steps`, or the model's default.
     pub fn steps(&self) -> usize {
-        self.steps.unwrap_or(if self.large() { 64 } else { 50 })
+        self.settings.steps_or(self.defaults().steps)
     }
 
     /// `--samples`, or the model's default.
     pub fn samples(&self) -> usize {
-        self.samples.unwrap_or(if self.large() { 16 } else { 50 })
+        self.settings.samples_or(self.defaults().samples)
     }
 
     /// `--perturbations`, or the model's default.
     pub fn perturbations(&self) -> usize {
-        self.perturbations
-            .unwrap_or(if self.large() { 3 } else { 10 })
+        self.perturbations.unwrap_or(self.defaults().perturbations)
     }
 
     /// The library's configuration for these arguments.
     ///
     /// # Errors
     ///
-    /// A replacement that does not parse.
+    /// A replacement or baseline that does not parse.
     pub fn config(&self, dataset: &str) -> Result<CompareConfig, String> {
         let methods = if self.methods.is_empty() {
             let mut all = MethodSpec::ALL.to_vec();
-            // Grad-CAM for the image models, at their last conv block.
-            if matches!(self.model, ZooModel::Cnn | ZooModel::EfficientNetLite0) {
-                all.push(MethodSpec::Layer(ember::LayerMethod::GradCam));
+            // Grad-CAM for the image models, at their Grad-CAM layer.
+            if self.model.info().grad_cam_layer.is_some() {
+                all.push(MethodSpec::Layer(LayerMethod::GradCam));
             }
             all
         } else {
             self.methods.clone()
         };
+        let baseline = parse_baseline(&self.settings.baseline, self.seed)?;
+        let defaults = [self.steps(), self.samples()];
         Ok(CompareConfig::new()
             .with_methods(methods)
-            .with_settings(
-                MethodSettings::new()
-                    .with_steps(self.steps())
-                    .with_tolerance(self.tolerance)
-                    .with_max_steps(self.max_steps)
-                    .with_samples(self.samples())
-                    .with_noise(self.noise)
-                    .with_seed(self.seed)
-                    .with_max_rows(self.max_rows)
-                    .with_memory_budget(self.memory_budget),
-            )
+            .with_settings(self.settings.settings(defaults, baseline, self.seed))
             .with_curve_steps(self.curve_steps)
             .with_replacement(parse_replacement(&self.replacement)?)
             .with_radius(self.radius)

@@ -1,104 +1,91 @@
-//! `ember compare`: every method on a zoo model's test examples, every metric, a terminal
-//! table and a self-contained report (`index.html`, `results.json`, PNGs). The comparison and
-//! the report are the library's ([`ember_metrics::compare`]); this parses the arguments,
-//! loads the zoo model and its data, draws the progress bar and prints the table.
+//! `ember compare`: every method on a zoo model's test examples (or, for a model of photos,
+//! the photos of `--images`), every metric, a terminal table and a self-contained report
+//! (`index.html`, `results.json`, PNGs). The comparison and the report are the library's
+//! ([`ember_metrics::compare`]); this parses the arguments, loads the zoo model and its data,
+//! draws the progress bar and prints the table.
 
 mod args;
-mod photos;
 mod table;
 
-use ember::burn::module::Module;
+use ember::MethodSpec;
 use ember::burn::tensor::{Device, Tensor, TensorData};
-use ember::{LayerMethod, MethodSpec};
-use ember::{Model, WithLayer};
+use ember::{LayerMethod, Model};
 use ember_metrics::compare::{
     CompareConfig, Comparison, ModuleCascade, Progress, ReportLayout, write_report,
 };
-use ember_zoo::data::{Dataset, breast_cancer_split, digits_split};
-use ember_zoo::{Cnn, Mlp, Tabular, ZooModel, shipped};
+use ember_zoo::efficientnet::top_classes;
+use ember_zoo::photos::{Photo, batch, load_photos};
+use ember_zoo::{Cascade, Data, Dataset, ZooInfo, ZooNet, ZooVisitor};
 use indicatif::{ProgressBar, ProgressStyle};
 
-pub use args::{CompareArgs, parse_method};
-
-use crate::attribute::load_model;
-
-/// The CNN's layer for Grad-CAM: the output of its last conv block's ReLU (PyTorch index 3).
-pub const GRAD_CAM_LAYER: usize = 3;
+pub use args::CompareArgs;
 
 /// Runs `ember compare`.
 pub fn run(args: &CompareArgs) -> Result<(), String> {
     if args.examples == Some(0) {
         return Err("--examples must be at least 1".into());
     }
-    let device = args.device.device().map_err(|e| e.to_string())?;
-    if args.model == ZooModel::EfficientNetLite0 {
-        if args.examples.is_some() {
-            return Err(
-                "--examples is for the zoo's test sets; efficientnet-lite0 explains the photos \
-                 of --images"
-                    .into(),
-            );
+    let info = args.model.info();
+    let inputs = match info.data.test_set() {
+        Some(test) => {
+            if !args.images.is_empty() {
+                return Err(format!(
+                    "--images is for efficientnet-lite0; the {} model explains its test examples \
+                     (--examples)",
+                    args.model
+                ));
+            }
+            Inputs::Examples(examples(test, args.examples.unwrap_or(16))?)
         }
-        let config = args.config("photos")?;
-        check_layer_methods(args, &config)?;
-        let (mut comparison, layout) = photos::compare(args, &config, &device)?;
-        return finish(args, &mut comparison, &layout);
-    }
-    if !args.images.is_empty() {
-        return Err(format!(
-            "--images is for efficientnet-lite0; the {} model explains its test examples \
-             (--examples)",
-            args.model
-        ));
-    }
-    let (dataset, shape) = examples(args.model, args.examples.unwrap_or(16))?;
-    let config = args.config(dataset.name)?;
-    check_layer_methods(args, &config)?;
-    let zoo = Zoo {
+        None => {
+            if args.examples.is_some() {
+                return Err(format!(
+                    "--examples is for the zoo's test sets; {} explains the photos of --images",
+                    args.model
+                ));
+            }
+            if args.images.is_empty() {
+                return Err(format!(
+                    "{} explains photos: give them with --images (PNG or JPEG)",
+                    args.model
+                ));
+            }
+            let size = info.sample_shape[1];
+            Inputs::Photos(load_photos(&args.images, size).map_err(|e| e.to_string())?)
+        }
+    };
+    let dataset = match &inputs {
+        Inputs::Examples(test) => test.name,
+        Inputs::Photos(_) => "photos",
+    };
+    let config = args.config(dataset)?;
+    check_layer_methods(args, info, &config)?;
+    let device = args.device.device().map_err(|e| e.to_string())?;
+    let compare = Compare {
         args,
+        info,
         config: &config,
-        dataset: &dataset,
-        shape: &shape,
+        inputs: &inputs,
         device: &device,
     };
-    let weights = args.weights.as_deref();
-    let mut comparison = match args.model {
-        ZooModel::Mlp => zoo.compare::<2, _, _>(
-            load_model(args.model, weights, &device, Mlp::new, shipped::mlp)?,
-            |m: &Mlp| ember::eval(m, Mlp::forward),
-        ),
-        // The CNN names its last conv block (after the ReLU, `3`) for Grad-CAM.
-        ZooModel::Cnn => zoo.compare::<4, _, _>(
-            load_model(args.model, weights, &device, Cnn::new, shipped::cnn)?,
-            |m: &Cnn| {
-                WithLayer::new(ember::eval_split(
-                    m,
-                    |m: &Cnn, x| m.head(x, GRAD_CAM_LAYER),
-                    |m: &Cnn, h| m.tail(h, GRAD_CAM_LAYER),
-                ))
-            },
-        ),
-        ZooModel::Tabular => zoo.compare::<2, _, _>(
-            load_model(args.model, weights, &device, Tabular::new, shipped::tabular)?,
-            |m: &Tabular| ember::eval(m, Tabular::forward),
-        ),
-        ZooModel::EfficientNetLite0 => unreachable!("photos are compared above"),
-    }?;
-    // The zoo's examples are the first of the test split, with their labels; the replacement
-    // reads as it was given.
-    for (example, &label) in comparison.results.examples.iter_mut().zip(&dataset.labels) {
-        example.label = Some(label);
-    }
-    let layout = match args.model {
-        ZooModel::Mlp | ZooModel::Cnn => ReportLayout::Image {
-            height: 8,
-            width: 8,
+    let mut comparison = args
+        .model
+        .visit(args.weights.as_deref(), &device, compare)
+        .map_err(|e| e.to_string())??;
+    let layout = match (info.data.image_size(info.sample_shape), &inputs) {
+        (Some([height, width]), _) => ReportLayout::Image { height, width },
+        (None, Inputs::Examples(test)) => ReportLayout::Features {
+            names: test.feature_names.clone(),
         },
-        ZooModel::Tabular | ZooModel::EfficientNetLite0 => ReportLayout::Features {
-            names: dataset.feature_names.clone(),
-        },
+        (None, Inputs::Photos(_)) => return Err("photos are images".into()),
     };
     finish(args, &mut comparison, &layout)
+}
+
+/// What a comparison explains: test examples with their labels, or photos.
+enum Inputs {
+    Examples(Dataset),
+    Photos(Vec<Photo>),
 }
 
 /// Writes the report and prints the table (or the JSON).
@@ -120,8 +107,12 @@ fn finish(
 }
 
 /// Layer methods in a comparison: only Grad-CAM (its map is upsampled to the input), and only
-/// on the image models.
-fn check_layer_methods(args: &CompareArgs, config: &CompareConfig) -> Result<(), String> {
+/// on a model with a Grad-CAM layer.
+fn check_layer_methods(
+    args: &CompareArgs,
+    info: &ZooInfo,
+    config: &CompareConfig,
+) -> Result<(), String> {
     for method in &config.methods {
         if let MethodSpec::Layer(layer) = method {
             if *layer != LayerMethod::GradCam {
@@ -131,7 +122,7 @@ fn check_layer_methods(args: &CompareArgs, config: &CompareConfig) -> Result<(),
                     layer.name()
                 ));
             }
-            if !matches!(args.model, ZooModel::Cnn | ZooModel::EfficientNetLite0) {
+            if info.grad_cam_layer.is_none() {
                 return Err(format!(
                     "grad-cam needs an image model with a conv layer (cnn, efficientnet-lite0), \
                      not {}",
@@ -143,12 +134,8 @@ fn check_layer_methods(args: &CompareArgs, config: &CompareConfig) -> Result<(),
     Ok(())
 }
 
-/// The first `n` test examples of the model's dataset and the input shape `[n, ...]`.
-fn examples(model: ZooModel, n: usize) -> Result<(Dataset, Vec<usize>), String> {
-    let test = match model {
-        ZooModel::Mlp | ZooModel::Cnn => digits_split().test,
-        _ => breast_cancer_split().0.test,
-    };
+/// The first `n` test examples.
+fn examples(test: Dataset, n: usize) -> Result<Dataset, String> {
     if n > test.len() {
         return Err(format!(
             "--examples {n} is out of range: the {} test split has {} examples",
@@ -157,48 +144,93 @@ fn examples(model: ZooModel, n: usize) -> Result<(Dataset, Vec<usize>), String> 
         ));
     }
     let indices: Vec<usize> = (0..n).collect();
-    let mut shape = vec![n];
-    shape.extend_from_slice(model.sample_shape());
-    Ok((test.select(&indices), shape))
+    Ok(test.select(&indices))
 }
 
-/// One zoo comparison's inputs.
-struct Zoo<'a> {
+/// `ember compare`'s work on the zoo model, whatever its type.
+struct Compare<'a> {
     args: &'a CompareArgs,
+    info: &'static ZooInfo,
     config: &'a CompareConfig,
-    dataset: &'a Dataset,
-    shape: &'a [usize],
+    inputs: &'a Inputs,
     device: &'a Device,
 }
 
-impl Zoo<'_> {
-    /// The comparison of `model`, explained through `wrap` (its eval-mode model), with the
-    /// zoo's layers as the sanity check's cascade.
-    fn compare<const D: usize, M: Module + 'static, O: Model<D> + 'static>(
-        &self,
-        model: M,
-        wrap: impl Fn(&M) -> O + Copy + 'static,
-    ) -> Result<Comparison, String> {
-        let input: Tensor<D> = Tensor::from_data(
-            TensorData::new(
-                self.dataset.inputs.iter().map(|&v| v as f64).collect(),
-                self.shape.to_vec(),
+impl ZooVisitor for Compare<'_> {
+    type Output = Result<Comparison, String>;
+
+    /// The comparison of `model`, explained in evaluation mode with its Grad-CAM layer named
+    /// ([`ZooNet::explained`]), with the model's cascade for the sanity check.
+    fn visit<const D: usize, N: ZooNet<D>>(self, model: N) -> Self::Output {
+        let mut shape = vec![0];
+        shape.extend_from_slice(self.info.sample_shape);
+        let input: Tensor<D> = match self.inputs {
+            Inputs::Examples(test) => {
+                shape[0] = test.len();
+                let values: Vec<f64> = test.inputs.iter().map(|&v| v as f64).collect();
+                Tensor::from_data(TensorData::new(values, shape), self.device)
+            }
+            Inputs::Photos(photos) => {
+                let images = batch(photos, self.device);
+                shape[0] = photos.len();
+                let dims: [usize; D] = shape
+                    .try_into()
+                    .map_err(|_| format!("{} does not take photos", self.args.model))?;
+                images.reshape(dims)
+            }
+        };
+        // Photos: the model's top class (name and probability) per photo.
+        let predictions = match self.inputs {
+            Inputs::Photos(_) => {
+                Some(top_classes(model.logits(input.clone())).map_err(|e| e.to_string())?)
+            }
+            Inputs::Examples(_) => None,
+        };
+        let trained = model.explained();
+        let zoo = self.args.model;
+        let cascade = ModuleCascade::new(model, N::explained);
+        let cascade = match self.info.cascade {
+            // The zoo labels its layers by their PyTorch index (`5`); the module's field is
+            // `layer5`.
+            Cascade::Layers => cascade
+                .with_layers(zoo.layer_paths_top_down())
+                .with_labels(zoo.layers_top_down().iter().copied()),
+            // Groups of layers from the output down (EfficientNet-Lite0: six).
+            Cascade::Groups(_) => cascade.with_groups(
+                zoo.layers_top_down()
+                    .iter()
+                    .copied()
+                    .zip(zoo.cascade_prefixes()),
             ),
-            self.device,
-        );
-        let trained = wrap(&model);
-        // The zoo labels its layers by their PyTorch index (`5`); the module's field is `layer5`.
-        let cascade = ModuleCascade::new(model, wrap)
-            .with_layers(self.args.model.layer_paths_top_down())
-            .with_labels(self.args.model.layers_top_down().iter().copied())
-            .map_err(|e| e.to_string())?
-            .with_seed(self.args.seed);
-        run_with_progress(self.config, &trained, input, &cascade)
+        }
+        .map_err(|e| e.to_string())?
+        .with_seed(self.args.seed);
+        let mut comparison = run_with_progress(self.config, &trained, input, &cascade)?;
+        let examples = comparison.results.examples.iter_mut();
+        match self.inputs {
+            // The zoo's examples are the first of the test split, with their labels.
+            Inputs::Examples(test) => {
+                for (example, &label) in examples.zip(&test.labels) {
+                    example.label = Some(label);
+                }
+            }
+            Inputs::Photos(photos) => {
+                let predictions = predictions.unwrap_or_default();
+                for ((example, photo), p) in examples.zip(photos).zip(&predictions) {
+                    example.name = Some(photo.name.clone());
+                    if example.predicted == p.class {
+                        example.class_name = Some(p.name.to_string());
+                        example.probability = Some(p.probability);
+                    }
+                }
+            }
+        }
+        Ok(comparison)
     }
 }
 
 /// Runs the comparison with a progress bar on the terminal.
-pub(crate) fn run_with_progress<const D: usize>(
+fn run_with_progress<const D: usize>(
     config: &CompareConfig,
     model: &impl Model<D>,
     input: Tensor<D>,

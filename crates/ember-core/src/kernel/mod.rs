@@ -27,6 +27,7 @@ mod check;
 mod fold;
 pub mod forward;
 pub mod plan;
+mod settings;
 pub mod tune;
 
 use burn::tensor::{Device, Tensor};
@@ -36,6 +37,7 @@ pub use budget::{DeviceClass, default_rows};
 pub use check::{ABSOLUTE_TOLERANCE, RELATIVE_TOLERANCE};
 pub use forward::{ForwardPlan, RowsFrom};
 pub use plan::{Block, Plan, RowTargets, Run, Slots};
+pub use settings::KernelSettings;
 pub use tune::RowsTuning;
 
 use crate::validate::{first_and_total, non_finite_per_row, read_f64};

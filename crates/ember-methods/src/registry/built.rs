@@ -5,34 +5,8 @@ use ember_core::{
     Attribution, Attributions, Error, LayerAttribution, Model, Result, SplitModel, Target,
 };
 
-use super::AnyLayerMethod;
-use crate::{InputXGradient, IntegratedGradients, Saliency, SmoothGrad};
-
-/// One of the gradient methods, built.
-#[derive(Debug, Clone)]
-pub enum Base {
-    /// Saliency, signed or absolute.
-    Saliency(Saliency),
-    /// Gradient × input.
-    InputXGradient(InputXGradient),
-    /// Integrated Gradients.
-    IntegratedGradients(IntegratedGradients),
-}
-
-impl<const D: usize> Attribution<D> for Base {
-    fn attribute<M: Model<D> + ?Sized>(
-        &self,
-        model: &M,
-        input: Tensor<D>,
-        target: impl Into<Target>,
-    ) -> Result<Attributions<D>> {
-        match self {
-            Base::Saliency(m) => m.attribute(model, input, target),
-            Base::InputXGradient(m) => m.attribute(model, input, target),
-            Base::IntegratedGradients(m) => m.attribute(model, input, target),
-        }
-    }
-}
+use super::{AnyLayerMethod, Base};
+use crate::SmoothGrad;
 
 /// Any method of the registry, built by [`super::MethodSpec::build`].
 #[derive(Debug, Clone)]

@@ -7,15 +7,10 @@
 //!
 //! # Names
 //!
-//! | name | aliases | method |
-//! |------|---------|--------|
-//! | `saliency` | | the signed gradient |
-//! | `saliency-abs` | `abs-saliency` | the absolute gradient (Captum's `Saliency` default) |
-//! | `input-x-gradient` | `inputxgradient`, `gradient-x-input`, `ixg` | gradient × input |
-//! | `integrated-gradients` | `integratedgradients`, `ig` | Integrated Gradients |
-//! | `smoothgrad` | `smooth-grad` | SmoothGrad over saliency |
-//! | `smoothgrad-squared` | `smoothgrad-sq` | SmoothGrad² over saliency |
-//! | `vargrad` | `var-grad` | VarGrad over saliency |
+//! Each method declares its entry ([`Entry`], [`MethodInfo`]) in its own file: its name,
+//! aliases (Captum's class names among them), family, sign and cost. This module lists them
+//! ([`methods`]), parses them ([`MethodSpec`]'s `FromStr`), and builds them. `ember methods`
+//! prints the list; docs/src/methods/README.md has it as a table ([`markdown_table`]).
 //!
 //! Names are read case-insensitively, with `_` read as `-` (so Captum's `smoothgrad_sq` works).
 //! A noise tunnel over another method is `KIND:INNER`, e.g. `vargrad:integrated-gradients`;
@@ -40,90 +35,247 @@
 //! ```
 
 mod built;
-mod layer;
+mod info;
 mod settings;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
-use ember_core::{Error, Result};
+use burn::tensor::Tensor;
+use ember_core::{
+    Attribution, Attributions, Error, LayerAttribution, Model, Result, SplitModel, Target,
+};
 use serde::{Deserialize, Serialize};
 
-pub use built::{AnyMethod, Base};
-pub use layer::{AnyLayerMethod, LayerMethod};
+pub use built::AnyMethod;
+pub use info::{Entry, Family, MethodInfo, normalise, one_row};
 pub use settings::MethodSettings;
 
-use crate::{InputXGradientConfig, SaliencyConfig, SmoothGradConfig, SmoothKind};
+use crate::{
+    GradCam, InputXGradient, IntegratedGradients, LayerGradient, LayerIntegratedGradients,
+    Saliency, SmoothGradConfig, SmoothKind,
+};
 
-/// A gradient method that stands alone or inside a noise tunnel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum BaseMethod {
-    /// The signed gradient.
-    Saliency,
-    /// The absolute gradient.
-    SaliencyAbs,
-    /// Gradient × input.
-    InputXGradient,
-    /// Integrated Gradients.
-    IntegratedGradients,
+/// Declares a list of methods: the enum that names them (`$spec`, with `ALL`, its entries,
+/// `FromStr`), the enum of the methods built (`$built`) and its dispatch to `$trait`. Adding a
+/// method is one line here, with the entry its own file declares.
+macro_rules! registry {
+    (@count) => { 0usize };
+    (@count $head:ident $($rest:ident)*) => { 1usize + registry!(@count $($rest)*) };
+    (@impl input $built:ident { $($variant:ident),+ }) => {
+        impl<const D: usize> Attribution<D> for $built {
+            fn attribute<M: Model<D> + ?Sized>(
+                &self,
+                model: &M,
+                input: Tensor<D>,
+                target: impl Into<Target>,
+            ) -> Result<Attributions<D>> {
+                match self {
+                    $($built::$variant(m) => m.attribute(model, input, target),)+
+                }
+            }
+        }
+    };
+    (@impl layer $built:ident { $($variant:ident),+ }) => {
+        impl<const D: usize, const H: usize> LayerAttribution<D, H> for $built {
+            fn attribute_layer<S: SplitModel<D, H> + ?Sized>(
+                &self,
+                model: &S,
+                input: Tensor<D>,
+                target: impl Into<Target>,
+            ) -> Result<Attributions<H>> {
+                match self {
+                    $($built::$variant(m) => m.attribute_layer(model, input, target),)+
+                }
+            }
+        }
+    };
+    (
+        $kind:ident;
+        $(#[$spec_meta:meta])* $spec:ident;
+        $(#[$built_meta:meta])* $built:ident;
+        $( $(#[$meta:meta])* $variant:ident($ty:ty) = $entry:expr; )+
+    ) => {
+        $(#[$spec_meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $spec {
+            $( $(#[$meta])* $variant, )+
+        }
+
+        impl $spec {
+            /// Every method of the list, in the order reports list them.
+            pub const ALL: [$spec; registry!(@count $($variant)+)] = [$($spec::$variant),+];
+
+            /// The method's entry, declared in its own file.
+            pub fn entry(self) -> &'static Entry<$built> {
+                match self {
+                    $($spec::$variant => &$entry,)+
+                }
+            }
+
+            /// What the method says about itself.
+            pub fn info(self) -> &'static MethodInfo {
+                &self.entry().info
+            }
+
+            /// The method's canonical name.
+            pub fn name(self) -> &'static str {
+                self.info().name
+            }
+
+            /// Whether the method's maps can be negative.
+            pub fn signed(self) -> bool {
+                self.info().signed
+            }
+
+            /// The model rows one sample costs with `settings` (fixed-step modes; the
+            /// adaptive mode's rows are known only after the call).
+            pub fn rows_per_sample(self, settings: &MethodSettings) -> usize {
+                (self.info().rows_per_sample)(settings)
+            }
+
+            /// Builds the method with `settings` (it reads the settings it has).
+            ///
+            /// # Errors
+            ///
+            /// A bad setting, as [`Error::InvalidConfig`] (e.g. zero steps).
+            pub fn build(self, settings: &MethodSettings) -> Result<$built> {
+                (self.entry().build)(settings)
+            }
+        }
+
+        impl FromStr for $spec {
+            type Err = Error;
+
+            fn from_str(name: &str) -> Result<Self> {
+                let normal = normalise(name);
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|m| m.info().is_named(&normal))
+                    .ok_or_else(|| unknown(name))
+            }
+        }
+
+        impl fmt::Display for $spec {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        $(#[$built_meta])*
+        #[derive(Debug, Clone)]
+        pub enum $built {
+            $( $(#[$meta])* $variant($ty), )+
+        }
+
+        registry!(@impl $kind $built { $($variant),+ });
+    };
 }
 
-impl BaseMethod {
-    /// Every base method, in the order reports list them.
-    pub const ALL: [BaseMethod; 4] = [
-        BaseMethod::Saliency,
-        BaseMethod::SaliencyAbs,
-        BaseMethod::InputXGradient,
-        BaseMethod::IntegratedGradients,
-    ];
+registry! {
+    input;
+    /// A gradient method that stands alone or inside a noise tunnel.
+    BaseMethod;
+    /// One of the gradient methods, built.
+    Base;
+    /// The signed gradient.
+    Saliency(Saliency) = crate::saliency::SALIENCY;
+    /// The absolute gradient.
+    SaliencyAbs(Saliency) = crate::saliency::SALIENCY_ABS;
+    /// Gradient × input.
+    InputXGradient(InputXGradient) = crate::input_x_gradient::INFO;
+    /// Integrated Gradients.
+    IntegratedGradients(IntegratedGradients) = crate::integrated_gradients::INFO;
+}
 
-    /// The method's name: `saliency`, `saliency-abs`, `input-x-gradient` or
-    /// `integrated-gradients`.
-    pub fn name(self) -> &'static str {
-        match self {
-            BaseMethod::Saliency => "saliency",
-            BaseMethod::SaliencyAbs => "saliency-abs",
-            BaseMethod::InputXGradient => "input-x-gradient",
-            BaseMethod::IntegratedGradients => "integrated-gradients",
-        }
+registry! {
+    layer;
+    /// A layer method: it explains a layer's activations of a model split there
+    /// ([`ember_core::SplitModel`]).
+    LayerMethod;
+    /// A layer method of the registry, built.
+    AnyLayerMethod;
+    /// Grad-CAM (with its ReLU).
+    GradCam(GradCam) = crate::grad_cam::INFO;
+    /// The gradient with respect to the layer.
+    LayerGradient(LayerGradient) = crate::layer_gradient::LAYER_GRADIENT;
+    /// The layer gradient times the activations.
+    LayerGradientXActivation(LayerGradient) = crate::layer_gradient::LAYER_GRADIENT_X_ACTIVATION;
+    /// Layer Integrated Gradients.
+    LayerIntegratedGradients(LayerIntegratedGradients) = crate::layer_integrated_gradients::INFO;
+}
+
+/// Every method ember has, in the order `ember methods` lists them: the gradient methods, the
+/// noise tunnels (over saliency by default), the layer methods, attention rollout.
+pub fn methods() -> Vec<&'static MethodInfo> {
+    let mut all: Vec<&'static MethodInfo> = BaseMethod::ALL.iter().map(|m| m.info()).collect();
+    all.extend(SmoothKind::ALL.iter().map(|k| k.info()));
+    all.extend(LayerMethod::ALL.iter().map(|m| m.info()));
+    all.push(&crate::attention_rollout::INFO);
+    all
+}
+
+/// The method of a name or alias (read as [`normalise`] says), if ember has it.
+pub fn find(name: &str) -> Option<&'static MethodInfo> {
+    let normal = normalise(name);
+    methods().into_iter().find(|m| m.is_named(&normal))
+}
+
+/// The names `--method` and [`MethodSpec`] read, for help and error messages.
+pub fn method_names() -> &'static str {
+    static NAMES: OnceLock<String> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let names = |infos: Vec<&MethodInfo>| {
+            infos.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+        };
+        format!(
+            "{}, {}, KIND:INNER (e.g. vargrad:integrated-gradients), or a layer method: {}",
+            names(BaseMethod::ALL.iter().map(|m| m.info()).collect()),
+            names(SmoothKind::ALL.iter().map(|k| k.info()).collect()),
+            names(LayerMethod::ALL.iter().map(|m| m.info()).collect()),
+        )
+    })
+}
+
+/// The names [`MethodSpec`] and [`BaseMethod`] read, for error messages.
+#[deprecated(note = "use `method_names()`, which the registry's entries make")]
+pub const METHOD_NAMES: &str = "saliency, saliency-abs, input-x-gradient, integrated-gradients, \
+     smoothgrad, smoothgrad-squared, vargrad, KIND:INNER (e.g. vargrad:integrated-gradients), or \
+     a layer method: grad-cam, layer-gradient, layer-gradient-x-activation, \
+     layer-integrated-gradients";
+
+/// The registry as a Markdown table (name, aliases, Captum, family, signed, rows per sample,
+/// summary): the table of docs/src/methods/README.md, which a test keeps equal to this.
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| name | aliases | Captum | family | signed | rows per sample | what it computes |\n\
+         |------|---------|--------|--------|--------|-----------------|------------------|\n",
+    );
+    for m in methods() {
+        let aliases: Vec<String> = m.aliases.iter().map(|a| format!("`{a}`")).collect();
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+            m.name,
+            aliases.join(", "),
+            m.captum.map_or(String::new(), |c| format!("`{c}`")),
+            m.family.name(),
+            if m.signed { "yes" } else { "no" },
+            m.cost,
+            m.summary
+        ));
     }
+    out
+}
 
-    /// Whether the method's maps can be negative.
-    pub fn signed(self) -> bool {
-        self != BaseMethod::SaliencyAbs
-    }
-
-    /// The model rows one sample costs (integration steps for Integrated Gradients, 1 for the
-    /// others; the adaptive mode's rows are known only after the call).
-    pub fn rows_per_sample(self, settings: &MethodSettings) -> usize {
-        match self {
-            BaseMethod::IntegratedGradients => settings.steps,
-            _ => 1,
-        }
-    }
-
-    fn build(self, settings: &MethodSettings) -> Result<Base> {
-        let s = settings;
-        Ok(match self {
-            BaseMethod::Saliency | BaseMethod::SaliencyAbs => Base::Saliency(
-                SaliencyConfig::new()
-                    .with_abs(self == BaseMethod::SaliencyAbs)
-                    .with_max_rows(s.max_rows)
-                    .with_memory_budget(s.memory_budget)
-                    .with_check_model(s.check_model)
-                    .init()?,
-            ),
-            BaseMethod::InputXGradient => Base::InputXGradient(
-                InputXGradientConfig::new()
-                    .with_max_rows(s.max_rows)
-                    .with_memory_budget(s.memory_budget)
-                    .with_check_model(s.check_model)
-                    .init()?,
-            ),
-            BaseMethod::IntegratedGradients => {
-                Base::IntegratedGradients(s.integrated_gradients().init()?)
-            }
-        })
+fn unknown(name: &str) -> Error {
+    Error::InvalidConfig {
+        name: "method",
+        value: format!("`{name}`"),
+        expected: method_names(),
     }
 }
 
@@ -171,19 +323,23 @@ impl MethodSpec {
         MethodSpec::Smooth { kind, inner }
     }
 
+    /// What the method says about itself (a noise tunnel: its kind's entry).
+    pub fn info(self) -> &'static MethodInfo {
+        match self {
+            MethodSpec::Base(base) => base.info(),
+            MethodSpec::Smooth { kind, .. } => kind.info(),
+            MethodSpec::Layer(layer) => layer.info(),
+        }
+    }
+
     /// The canonical name: `saliency`, …, `vargrad`, or `KIND:INNER` for a noise tunnel over
     /// anything but saliency.
     pub fn name(self) -> String {
         match self {
-            MethodSpec::Base(base) => base.name().to_string(),
-            MethodSpec::Smooth {
-                kind,
-                inner: BaseMethod::Saliency,
-            } => kind.method_name().to_string(),
-            MethodSpec::Smooth { kind, inner } => {
-                format!("{}:{}", kind.method_name(), inner.name())
+            MethodSpec::Smooth { kind, inner } if inner != BaseMethod::Saliency => {
+                format!("{}:{}", kind.info().name, inner.name())
             }
-            MethodSpec::Layer(layer) => layer.name().to_string(),
+            spec => spec.info().name.to_string(),
         }
     }
 
@@ -191,9 +347,8 @@ impl MethodSpec {
     /// non-negative: SmoothGrad² and VarGrad are not, nor is anything over `saliency-abs`.
     pub fn signed(self) -> bool {
         match self {
-            MethodSpec::Base(base) => base.signed(),
-            MethodSpec::Smooth { kind, inner } => kind == SmoothKind::Mean && inner.signed(),
-            MethodSpec::Layer(layer) => layer.signed(),
+            MethodSpec::Smooth { kind, inner } => kind.info().signed && inner.signed(),
+            spec => spec.info().signed,
         }
     }
 
@@ -201,10 +356,8 @@ impl MethodSpec {
     /// [`BaseMethod::rows_per_sample`]).
     pub fn rows_per_sample(self, settings: &MethodSettings) -> usize {
         match self {
-            MethodSpec::Base(base) => base.rows_per_sample(settings),
             MethodSpec::Smooth { inner, .. } => settings.samples * inner.rows_per_sample(settings),
-            MethodSpec::Layer(LayerMethod::LayerIntegratedGradients) => settings.steps,
-            MethodSpec::Layer(_) => 1,
+            spec => (spec.info().rows_per_sample)(settings),
         }
     }
 
@@ -223,9 +376,7 @@ impl MethodSpec {
                     .with_noise_level(settings.noise)
                     .with_noise_scale(settings.noise_scale)
                     .with_seed(settings.seed)
-                    .with_max_rows(settings.max_rows)
-                    .with_memory_budget(settings.memory_budget)
-                    .with_check_model(settings.check_model)
+                    .with_kernel(settings.kernel.clone())
                     .init(inner.build(settings)?)?,
             ),
             MethodSpec::Layer(layer) => AnyMethod::Layer(layer.build(settings)?),
@@ -245,55 +396,11 @@ impl fmt::Display for MethodSpec {
     }
 }
 
-impl fmt::Display for BaseMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// The names [`MethodSpec`] and [`BaseMethod`] read, for error messages.
-pub const METHOD_NAMES: &str = "saliency, saliency-abs, input-x-gradient, integrated-gradients, \
-     smoothgrad, smoothgrad-squared, vargrad, KIND:INNER (e.g. vargrad:integrated-gradients), or \
-     a layer method: grad-cam, layer-gradient, layer-gradient-x-activation, \
-     layer-integrated-gradients";
-
-fn normalise(name: &str) -> String {
-    name.trim().to_ascii_lowercase().replace('_', "-")
-}
-
-fn unknown(name: &str) -> Error {
-    Error::InvalidConfig {
-        name: "method",
-        value: format!("`{name}`"),
-        expected: METHOD_NAMES,
-    }
-}
-
-impl FromStr for BaseMethod {
-    type Err = Error;
-
-    fn from_str(name: &str) -> Result<Self> {
-        Ok(match normalise(name).as_str() {
-            "saliency" => BaseMethod::Saliency,
-            "saliency-abs" | "abs-saliency" => BaseMethod::SaliencyAbs,
-            "input-x-gradient" | "inputxgradient" | "gradient-x-input" | "ixg" => {
-                BaseMethod::InputXGradient
-            }
-            "integrated-gradients" | "integratedgradients" | "ig" => {
-                BaseMethod::IntegratedGradients
-            }
-            _ => return Err(unknown(name)),
-        })
-    }
-}
-
 fn smooth_kind(name: &str) -> Option<SmoothKind> {
-    Some(match name {
-        "smoothgrad" | "smooth-grad" => SmoothKind::Mean,
-        "smoothgrad-squared" | "smoothgrad-sq" => SmoothKind::MeanOfSquares,
-        "vargrad" | "var-grad" => SmoothKind::Variance,
-        _ => return None,
-    })
+    SmoothKind::ALL
+        .iter()
+        .copied()
+        .find(|k| k.info().is_named(name))
 }
 
 impl FromStr for MethodSpec {
@@ -319,78 +426,5 @@ impl FromStr for MethodSpec {
             .parse()
             .map(MethodSpec::Base)
             .map_err(|_| unknown(name))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::SmoothKind;
-
-    #[test]
-    fn every_name_round_trips_and_aliases_read_as_their_method() {
-        for spec in MethodSpec::ALL {
-            assert_eq!(spec.name().parse::<MethodSpec>().unwrap(), spec);
-        }
-        for inner in BaseMethod::ALL {
-            for kind in [
-                SmoothKind::Mean,
-                SmoothKind::MeanOfSquares,
-                SmoothKind::Variance,
-            ] {
-                let spec = MethodSpec::smooth(kind, inner);
-                assert_eq!(spec.name().parse::<MethodSpec>().unwrap(), spec);
-            }
-        }
-        for layer in LayerMethod::ALL {
-            let spec = MethodSpec::Layer(layer);
-            assert_eq!(spec.name().parse::<MethodSpec>().unwrap(), spec);
-        }
-        let read = |s: &str| s.parse::<MethodSpec>().unwrap().name();
-        assert_eq!(read("GradCAM"), "grad-cam");
-        assert_eq!(read("layer_ig"), "layer-integrated-gradients");
-        assert_eq!(read("IG"), "integrated-gradients");
-        assert_eq!(read("smoothgrad_sq"), "smoothgrad-squared");
-        assert_eq!(read("InputXGradient"), "input-x-gradient");
-        assert_eq!(read("smoothgrad:saliency"), "smoothgrad");
-        assert_eq!(read("vargrad:ig"), "vargrad:integrated-gradients");
-        for bad in [
-            "",
-            "deeplift",
-            "smoothgrad:vargrad",
-            "saliency:ig",
-            "vargrad:grad-cam",
-        ] {
-            assert!(matches!(
-                bad.parse::<MethodSpec>(),
-                Err(Error::InvalidConfig { name: "method", .. })
-            ));
-        }
-    }
-
-    #[test]
-    fn signs_follow_the_statistic_and_the_inner_method() {
-        let signed: Vec<bool> = MethodSpec::ALL.iter().map(|m| m.signed()).collect();
-        assert_eq!(signed, [true, false, true, true, true, false, false]);
-        assert!(!MethodSpec::smooth(SmoothKind::Mean, BaseMethod::SaliencyAbs).signed());
-    }
-
-    #[test]
-    fn bad_settings_are_typed_errors_from_build() {
-        let zero_steps = MethodSettings::new().with_steps(0);
-        assert!(matches!(
-            MethodSpec::Base(BaseMethod::IntegratedGradients).build(&zero_steps),
-            Err(Error::InvalidConfig { .. })
-        ));
-        assert!(
-            MethodSpec::Base(BaseMethod::Saliency)
-                .build(&zero_steps)
-                .is_ok()
-        );
-        let zero_samples = MethodSettings::new().with_samples(0);
-        assert!(matches!(
-            MethodSpec::ALL[4].build(&zero_samples),
-            Err(Error::InvalidConfig { .. })
-        ));
     }
 }

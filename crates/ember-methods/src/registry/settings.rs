@@ -1,5 +1,6 @@
 //! The settings every method of the registry is built from.
 
+use ember_core::KernelSettings;
 use burn::config::Config;
 use ember_core::{Baseline, Quadrature};
 
@@ -36,16 +37,12 @@ pub struct MethodSettings {
     /// The noise's seed (noise tunnels).
     #[config(default = 0)]
     pub seed: u64,
-    /// The most rows per forward+backward pass; `None`: the device's default.
-    #[config(default = "None")]
-    pub max_rows: Option<usize>,
-    /// The bytes of a pass's input rows; `None`: the device's default.
-    #[config(default = "None")]
-    pub memory_budget: Option<usize>,
-    /// Check once per call that the model is in eval mode (rows independent, deterministic).
-    #[config(default = true)]
-    pub check_model: bool,
+    /// How the kernel runs: rows per pass, memory budget, the model check.
+    #[config(default = "KernelSettings::new()")]
+    pub kernel: KernelSettings,
 }
+
+ember_core::kernel_shorthands!(MethodSettings);
 
 impl MethodSettings {
     /// The Integrated Gradients configuration these settings make (for Integrated Gradients,
@@ -57,8 +54,6 @@ impl MethodSettings {
             .with_baseline(self.baseline.clone())
             .with_tolerance(self.tolerance)
             .with_max_steps(self.max_steps)
-            .with_max_rows(self.max_rows)
-            .with_memory_budget(self.memory_budget)
-            .with_check_model(self.check_model)
+            .with_kernel(self.kernel.clone())
     }
 }

@@ -169,7 +169,7 @@ impl CompareConfig {
             });
         }
         let s = &self.settings;
-        let kernel = GradientKernel::with_settings(s.max_rows, s.memory_budget, s.check_model)?;
+        let kernel = s.kernel.kernel()?;
         let row_targets = match target.into() {
             Target::Predicted => RowTargets::Predicted,
             Target::Class(c) => RowTargets::Indices(vec![c; input.dims()[0]]),
@@ -189,9 +189,7 @@ impl CompareConfig {
                 .with_mode(mode)
                 .with_order(RelevanceOrder::MostRelevantFirst)
                 .with_replacement(self.replacement)
-                .with_max_rows(s.max_rows)
-                .with_memory_budget(s.memory_budget)
-                .with_check_model(s.check_model)
+                .with_kernel(s.kernel.clone())
                 .init()
         };
         let (deletion, insertion) = (curve(CurveMode::Deletion)?, curve(CurveMode::Insertion)?);

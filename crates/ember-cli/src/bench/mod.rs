@@ -1,8 +1,9 @@
 //! `ember bench`: times a method against the raw limit, one forward+backward over the same
 //! rows on the same device in blocks of the same size, in one run.
 
+mod rss;
+
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Instant;
 
 use clap::Args;
@@ -10,17 +11,14 @@ use ember::backend::{Backend, Precision};
 use ember::burn::tensor::{Device, Tensor, TensorData};
 use ember::kernel::bench::raw_forward_backward;
 use ember::prelude::*;
-use ember::{BaseMethod, GradientKernel, MethodSettings, MethodSpec, WithLayer, eval_split};
-use ember_zoo::data::{breast_cancer_split, digits_split};
-use ember_zoo::efficientnet::{FEATURES_POINT, IMAGE_SIZE};
+use ember::{BaseMethod, GradientKernel, MethodSpec};
 use ember_zoo::photos::load_photos;
-use ember_zoo::shipped;
-use ember_zoo::{Cnn, EfficientNetLite0, Mlp, Tabular, ZooModel};
-
-use crate::attribute::{load_efficientnet, load_model};
+use ember_zoo::{ZooModel, ZooNet, ZooVisitor};
 use serde::Serialize;
 
-use crate::names::resolve_method;
+use rss::{peak_rss_kib, run_rss};
+
+use crate::names::{DEFAULT_SAMPLES, DEFAULT_STEPS, MethodArgs, parse_baseline, resolve_method};
 
 /// Times an attribution method on a zoo model against the raw forward+backward limit.
 #[derive(Args, Debug, Clone)]
@@ -37,17 +35,15 @@ pub struct BenchArgs {
     #[arg(long, num_args = 1..)]
     pub images: Vec<PathBuf>,
     /// The method, by any name `ember attribute --method` takes.
-    #[arg(long, value_parser = crate::compare::parse_method)]
+    #[arg(long, value_parser = crate::names::parse_method)]
     pub method: MethodSpec,
     /// Samples per call (test samples, repeated if the split has fewer).
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
-    /// Integration steps (integrated gradients).
-    #[arg(long, default_value_t = 50)]
-    pub steps: usize,
-    /// Noisy samples (smoothgrad).
-    #[arg(long, default_value_t = 50)]
-    pub samples: usize,
+    /// The methods' settings (`--steps`, `--samples`, `--max-rows`, `--memory-budget`, …),
+    /// for the method and, for the rows per pass, the raw limit alike.
+    #[command(flatten)]
+    pub settings: MethodArgs,
     /// The method that smoothgrad wraps (default: saliency).
     #[arg(long, value_parser = crate::names::parse_inner)]
     pub inner: Option<BaseMethod>,
@@ -57,14 +53,6 @@ pub struct BenchArgs {
     /// Timed repetitions of each side (after one warm-up); the median is reported.
     #[arg(long, default_value_t = 7)]
     pub repeats: usize,
-    /// Rows per forward+backward pass, for the method and the raw limit alike (default: the
-    /// device's default for the model's rows).
-    #[arg(long)]
-    pub max_rows: Option<usize>,
-    /// A memory budget in bytes for the input rows of one pass, for the method and the raw
-    /// limit alike (default: the device's).
-    #[arg(long)]
-    pub memory_budget: Option<usize>,
     /// Measure the rows per pass with the highest throughput first (a short search over
     /// powers of two within `--max-rows` and the budget, `GradientKernel::tune_rows`), and use
     /// it for the method and the raw limit alike. The search's time is not in `median_ms`.
@@ -148,38 +136,10 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         .device
         .device_with(Precision::F32)
         .map_err(|e| e.to_string())?;
-    let weights = args.weights.as_deref();
-    let result = match args.model {
-        ZooModel::Mlp => {
-            let model = load_model(args.model, weights, &device, Mlp::new, shipped::mlp)?;
-            measure(args, &device, &|x: Tensor<2>| model.forward(x))
-        }
-        // The image models name their Grad-CAM layer (the CNN's last conv block, the
-        // EfficientNet's `features`).
-        ZooModel::Cnn => {
-            let model = load_model(args.model, weights, &device, Cnn::new, shipped::cnn)?;
-            let point = crate::compare::GRAD_CAM_LAYER;
-            let split = WithLayer::new(eval_split(
-                &model,
-                move |m: &Cnn, x| m.head(x, point),
-                move |m: &Cnn, h| m.tail(h, point),
-            ));
-            measure(args, &device, &split)
-        }
-        ZooModel::Tabular => {
-            let model = load_model(args.model, weights, &device, Tabular::new, shipped::tabular)?;
-            measure(args, &device, &|x: Tensor<2>| model.forward(x))
-        }
-        ZooModel::EfficientNetLite0 => {
-            let model = load_efficientnet(args.weights.as_deref(), &device)?;
-            let split = WithLayer::new(eval_split(
-                &model,
-                |m: &EfficientNetLite0, x| m.head(x, FEATURES_POINT),
-                |m: &EfficientNetLite0, h| m.tail(h, FEATURES_POINT),
-            ));
-            measure(args, &device, &split)
-        }
-    }?;
+    let result = args
+        .model
+        .visit(args.weights.as_deref(), &device, Bench { args, device: &device })
+        .map_err(|e| e.to_string())??;
     let json = serde_json::to_string(&result).map_err(|e| e.to_string())?;
     if let Some(path) = &args.append_to {
         use std::io::Write;
@@ -212,6 +172,21 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// `ember bench`'s work on the zoo model, whatever its type: the model explained in
+/// evaluation mode, with its Grad-CAM layer named ([`ZooNet::explained`]).
+struct Bench<'a> {
+    args: &'a BenchArgs,
+    device: &'a Device,
+}
+
+impl ZooVisitor for Bench<'_> {
+    type Output = Result<BenchResult, String>;
+
+    fn visit<const D: usize, N: ZooNet<D>>(self, model: N) -> Self::Output {
+        measure(self.args, self.device, &model.explained())
+    }
+}
+
 /// The test samples of the model's dataset (or `--images`, preprocessed, with the model's
 /// predictions as labels), repeated to `batch`, and their labels.
 fn inputs<const D: usize, M: Model<D> + ?Sized>(
@@ -219,29 +194,28 @@ fn inputs<const D: usize, M: Model<D> + ?Sized>(
     device: &Device,
     model: &M,
 ) -> Result<(Tensor<D>, Vec<usize>), String> {
-    let (model_name, batch) = (args.model, args.batch);
-    let (inputs, test_labels, features): (Vec<f64>, Vec<usize>, usize) = match model_name {
-        ZooModel::Mlp | ZooModel::Cnn | ZooModel::Tabular => {
-            let test = match model_name {
-                ZooModel::Tabular => breast_cancer_split().0.test,
-                _ => digits_split().test,
-            };
+    let info = args.model.info();
+    let batch = args.batch;
+    let (inputs, test_labels, features): (Vec<f64>, Vec<usize>, usize) = match info.data.test_set()
+    {
+        Some(test) => {
             let features = test.features();
             let inputs = test.inputs.iter().map(|&v| v as f64).collect();
             (inputs, test.labels.clone(), features)
         }
-        ZooModel::EfficientNetLite0 => {
+        None => {
             if args.images.is_empty() {
-                return Err("efficientnet-lite0 is benchmarked on photos: give --images".into());
+                return Err(format!("{} is benchmarked on photos: give --images", args.model));
             }
-            let photos = load_photos(&args.images, IMAGE_SIZE).map_err(|e| e.to_string())?;
+            let photos =
+                load_photos(&args.images, info.sample_shape[1]).map_err(|e| e.to_string())?;
             let inputs: Vec<f64> = photos
                 .iter()
                 .flat_map(|p| p.input.iter().map(|&v| f64::from(v)))
                 .collect();
             let mut shape = [0; D];
             shape[0] = photos.len();
-            shape[1..].copy_from_slice(model_name.sample_shape());
+            shape[1..].copy_from_slice(info.sample_shape);
             let x = Tensor::<D>::from_data(TensorData::new(inputs.clone(), shape), device);
             let rows = RowSamples::identity(photos.len());
             let predicted = model.forward_rows(x, &rows).argmax(1);
@@ -264,7 +238,7 @@ fn inputs<const D: usize, M: Model<D> + ?Sized>(
     }
     let mut shape = [0; D];
     shape[0] = batch;
-    shape[1..].copy_from_slice(model_name.sample_shape());
+    shape[1..].copy_from_slice(info.sample_shape);
     Ok((
         Tensor::from_data(TensorData::new(values, shape), device),
         labels,
@@ -279,22 +253,22 @@ fn measure<const D: usize, M: Model<D> + ?Sized>(
     let (x, labels) = inputs::<D, M>(args, device, model)?;
     let err = |e: Error| e.to_string();
     let spec = resolve_method(args.method, None, args.inner)?;
-    let budget = args.memory_budget;
+    let budget = args.settings.memory_budget;
     let (max_rows, tuning) = if args.tune_rows {
         let start = Instant::now();
-        let tuning = GradientKernel::with_settings(args.max_rows, budget, true)
+        let tuning = GradientKernel::with_settings(args.settings.max_rows, budget, true)
             .and_then(|k| k.tune_rows(model, &x))
             .map_err(err)?;
         let ms = start.elapsed().as_secs_f64() * 1e3;
         (Some(tuning.rows), Some((tuning, ms)))
     } else {
-        (args.max_rows, None)
+        (args.settings.max_rows, None)
     };
-    let settings = MethodSettings::new()
-        .with_steps(args.steps)
-        .with_samples(args.samples)
-        .with_max_rows(max_rows)
-        .with_memory_budget(budget);
+    let baseline = parse_baseline(&args.settings.baseline, 0)?;
+    let settings = args
+        .settings
+        .settings([DEFAULT_STEPS, DEFAULT_SAMPLES], baseline, 0)
+        .with_max_rows(max_rows);
     let points = spec.rows_per_sample(&settings);
     let method = spec.build(&settings).map_err(err)?;
     let call = || -> Result<Report, String> {
@@ -356,8 +330,8 @@ fn result(
         device: args.device.to_string(),
         inner: inner_name(spec),
         batch: args.batch,
-        steps: args.steps,
-        samples: args.samples,
+        steps: args.settings.steps_or(DEFAULT_STEPS),
+        samples: args.settings.samples_or(DEFAULT_SAMPLES),
         rows: args.batch * points,
         rows_per_pass,
         check_ms,
@@ -371,8 +345,7 @@ fn result(
         },
         repeats: if rss { 1 } else { args.repeats },
         max_abs_delta: report
-            .delta
-            .as_ref()
+            .delta()
             .map(|d| d.iter().fold(0.0f64, |m, v| m.max(v.abs()))),
         peak_rss_kib: if rss { peak_rss_kib() } else { None },
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -404,102 +377,9 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-/// The process's peak resident set size (`VmHWM`), where the OS reports it (Linux).
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// `--rss`: one fresh process per step count, same rows per pass.
-fn run_rss(args: &BenchArgs) -> Result<(), String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let spec = resolve_method(args.method, None, args.inner)?;
-    let method = method_name(spec);
-    let mut peaks = Vec::new();
-    for steps in [50usize, 2000] {
-        let mut command = Command::new(&exe);
-        command.args([
-            "bench",
-            "--model",
-            args.model.name(),
-            "--method",
-            &method,
-            "--batch",
-            &args.batch.to_string(),
-            "--steps",
-            &steps.to_string(),
-            "--samples",
-            &args.samples.to_string(),
-            "--device",
-            &args.device.to_string(),
-            "--rss-child",
-        ]);
-        if let Some(inner) = inner_name(spec) {
-            command.args(["--inner", &inner]);
-        }
-        if let Some(rows) = args.max_rows {
-            command.args(["--max-rows", &rows.to_string()]);
-        }
-        if let Some(bytes) = args.memory_budget {
-            command.args(["--memory-budget", &bytes.to_string()]);
-        }
-        if args.tune_rows {
-            command.arg("--tune-rows");
-        }
-        if let Some(weights) = &args.weights {
-            command.arg("--weights").arg(weights);
-        }
-        if !args.images.is_empty() {
-            command.arg("--images").args(&args.images);
-        }
-        let out = command.output().map_err(|e| e.to_string())?;
-        if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
-        }
-        let child: serde_json::Value =
-            serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-        let peak = child["peak_rss_kib"]
-            .as_u64()
-            .ok_or("peak RSS is not reported on this OS")?;
-        peaks.push((steps, peak, child["rows_per_pass"].as_u64().unwrap_or(0)));
-    }
-    let ratio = peaks[1].1 as f64 / peaks[0].1 as f64;
-    let rows_per_pass = peaks[0].2;
-    let summary = serde_json::json!({
-        "model": args.model.to_string(),
-        "method": method,
-        "device": args.device.to_string(),
-        "batch": args.batch,
-        "rows_per_pass": rows_per_pass,
-        "peak_rss_kib_steps_50": peaks[0].1,
-        "peak_rss_kib_steps_2000": peaks[1].1,
-        "rss_ratio": ratio,
-    });
-    if let Some(path) = &args.append_to {
-        use std::io::Write;
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        writeln!(file, "{summary}").map_err(|e| e.to_string())?;
-    }
-    if args.json {
-        println!("{summary}");
-    } else {
-        println!(
-            "peak RSS of {} on {} ({}, batch {}, {} rows per pass): {} KiB at 50 steps, {} KiB \
-             at 2000 steps, ratio {ratio:.3}",
-            method, args.model, args.device, args.batch, rows_per_pass, peaks[0].1, peaks[1].1
-        );
-    }
-    Ok(())
-}
-
 /// The method's name in the results: a noise tunnel's kind (`smoothgrad`, `vargrad`), with its
 /// inner method apart ([`inner_name`]).
-fn method_name(spec: MethodSpec) -> String {
+pub(super) fn method_name(spec: MethodSpec) -> String {
     match spec {
         MethodSpec::Smooth { kind, .. } => kind.method_name().to_string(),
         base => base.name(),
@@ -507,7 +387,7 @@ fn method_name(spec: MethodSpec) -> String {
 }
 
 /// A noise tunnel's inner method.
-fn inner_name(spec: MethodSpec) -> Option<String> {
+pub(super) fn inner_name(spec: MethodSpec) -> Option<String> {
     match spec {
         MethodSpec::Smooth { inner, .. } => Some(inner.name().to_string()),
         MethodSpec::Base(_) | MethodSpec::Layer(_) => None,

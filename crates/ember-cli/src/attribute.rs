@@ -186,7 +186,7 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
     }
     tensors.push(("scores", report.scores.clone(), delta_shape.clone()));
     if let Some(delta) = &report.delta() {
-        tensors.push(("delta", delta.clone(), delta_shape));
+        tensors.push(("delta", delta.to_vec(), delta_shape));
     }
     let out_dtype = match args.dtype {
         Precision::F32 => OutDtype::F32,

@@ -1,5 +1,7 @@
 //! `ember methods`: every method ember has, from the registry's entries.
 
+use std::io::Write;
+
 use clap::Args;
 
 /// Lists every method ember has: name, aliases, family, sign, cost.
@@ -12,23 +14,38 @@ pub struct MethodsArgs {
 
 /// Runs `ember methods`.
 pub fn run(args: &MethodsArgs) -> Result<(), String> {
-    if args.markdown {
-        print!("{}", ember::registry::markdown_table());
-        return Ok(());
-    }
+    let text = if args.markdown {
+        ember::registry::markdown_table()
+    } else {
+        list()
+    };
+    // A closed pipe (`ember methods | head`) is not an error worth a message.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(())
+}
+
+/// One entry per method: name, family, sign, cost; what it computes; aliases and Captum.
+fn list() -> String {
+    let mut out = String::new();
     for m in ember::methods() {
-        println!(
-            "{:<30} {:<13} {:<7} rows/sample: {}",
+        out.push_str(&format!(
+            "{:<30} {:<13} {:<7} rows/sample: {}\n    {}\n",
             m.name,
             m.family.name(),
             if m.signed { "signed" } else { "≥ 0" },
-            m.cost
-        );
-        println!("    {}", m.summary);
-        if !m.aliases.is_empty() || m.captum.is_some() {
-            let captum = m.captum.map_or(String::new(), |c| format!("; Captum: {c}"));
-            println!("    aliases: {}{captum}", m.aliases.join(", "));
+            m.cost,
+            m.summary
+        ));
+        let mut also = Vec::new();
+        if !m.aliases.is_empty() {
+            also.push(format!("aliases: {}", m.aliases.join(", ")));
+        }
+        if let Some(captum) = m.captum {
+            also.push(format!("Captum: {captum}"));
+        }
+        if !also.is_empty() {
+            out.push_str(&format!("    {}\n", also.join("; ")));
         }
     }
-    Ok(())
+    out
 }

@@ -347,7 +347,7 @@ fn integrated_gradients_writes_delta_and_a_target_axis_for_several_classes() {
         .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
     assert!(diff < 1e-6, "CLI and library differ by {diff}");
     let lib_delta = lib.report.delta().unwrap();
-    for (a, b) in delta.iter().zip(&lib_delta) {
+    for (a, b) in delta.iter().zip(lib_delta) {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
     }
 

@@ -14,7 +14,8 @@ pub trait Attribution<const D: usize> {
     ///
     /// # Arguments
     ///
-    /// - `model`: any [`Model`], e.g. `|x| module.forward(x)`.
+    /// - `model`: any [`Model`], e.g. `ember::eval(&module, Module::forward)` for a Burn
+    ///   module (a copy in evaluation mode), or a closure `Fn(Tensor<D>) -> Tensor<2>`.
     /// - `input`: a batch `[batch, ...]`, on the plain (non-autodiff) device.
     /// - `target`: the output to explain, e.g. `Target::Class(3)`, `3`, or
     ///   `Target::Predicted`.

@@ -26,12 +26,9 @@
 //! ([`Report::attribution_change`]), an estimate of their own error that the delta is not.
 
 use ember_core::KernelSettings;
-use std::ops::Range;
-
 use burn::config::Config;
-use burn::tensor::{Device, Int, Tensor, TensorData};
-use ember_core::kernel::{Accumulators, Block, Plan, Run, Slots};
-use ember_core::validate::read_f64;
+use burn::tensor::Tensor;
+use ember_core::kernel::Accumulators;
 use ember_core::{
     Attribution, Attributions, Baseline, Error, GradientKernel, Model, Quadrature, Report, Result,
     RowTargets, Target,

@@ -40,7 +40,7 @@ pub static SALIENCY_ABS: Entry<Base> = Entry {
     info: MethodInfo {
         name: "saliency-abs",
         aliases: &["abs-saliency"],
-        summary: "the absolute gradient |∂F/∂x| (Captum's `Saliency` default)",
+        summary: "the absolute gradient, abs(∂F/∂x) (Captum's `Saliency` default)",
         captum: Some("Saliency"),
         signed: false,
         family: Family::Gradient,

@@ -34,9 +34,8 @@
 
 use ember_core::KernelSettings;
 use burn::config::Config;
-use burn::tensor::{FloatDType, Tensor, TensorData};
+use burn::tensor::{FloatDType, Tensor};
 use ember_core::attribution::NoiseReport;
-use ember_core::rng::SplitMix64;
 use ember_core::validate::read_f64;
 use ember_core::{
     Attribution, Attributions, Error, GradientKernel, KernelStats, LayerAttribution, Model,

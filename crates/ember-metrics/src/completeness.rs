@@ -102,7 +102,7 @@ impl CompletenessSummary {
 pub fn completeness(report: &Report) -> Option<CompletenessSummary> {
     let delta = report.delta().filter(|d| !d.is_empty())?;
     let abs: Vec<f64> = delta.iter().map(|d| d.abs()).collect();
-    let per_sample: Vec<Option<f64>> = match &report.baseline_scores() {
+    let per_sample: Vec<Option<f64>> = match report.baseline_scores() {
         Some(baseline) if baseline.len() == abs.len() && report.scores.len() == abs.len() => abs
             .iter()
             .zip(report.scores.iter().zip(baseline))
@@ -120,10 +120,10 @@ pub fn completeness(report: &Report) -> Option<CompletenessSummary> {
         max_abs_delta: abs.iter().copied().fold(0.0, f64::max),
         mean_relative_delta: (!relative.is_empty())
             .then(|| relative.iter().sum::<f64>() / relative.len() as f64),
-        delta: delta.clone(),
+        delta: delta.to_vec(),
         relative_delta: per_sample,
-        steps: report.steps().clone(),
-        converged: report.converged().clone(),
+        steps: report.steps().map(<[usize]>::to_vec),
+        converged: report.converged().map(<[bool]>::to_vec),
     })
 }
 

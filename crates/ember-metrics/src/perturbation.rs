@@ -31,9 +31,8 @@
 
 use ember_core::KernelSettings;
 use burn::config::Config;
-use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use ember_core::kernel::RowsFrom;
-use ember_core::validate::read_f64;
 use ember_core::perturb::masked_rows;
 pub use ember_core::perturb::Replacement;
 use ember_core::{Error, GradientKernel, Model, Result};

@@ -33,7 +33,7 @@ pub fn host<const D: usize>(t: &Tensor<D>) -> Vec<f64> {
         .without_autodiff()
         .into_data()
         .convert::<f64>()
-        .to_vec::<f64>()
+        .try_to_vec::<f64>()
         .expect("read back")
 }
 

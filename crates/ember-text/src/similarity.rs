@@ -302,12 +302,17 @@ impl Explained {
     ) -> Result<Self, TextError> {
         let report = out.report;
         let texts = report.scores.len();
+        let path = report.path;
         Ok(Self {
             maps: rows(reduction.apply(out.values))?,
-            deltas: report.delta(),
-            evaluated: report.baseline_scores().map(|b| (report.scores, b)),
+            deltas: path.as_ref().map(|p| p.delta.clone()),
+            evaluated: path
+                .as_ref()
+                .map(|p| (report.scores, p.baseline_scores.clone())),
             // The adaptive mode's own count per text, or the fixed count for every text.
-            steps: report.steps().or(steps.map(|s| vec![s; texts])),
+            steps: path
+                .and_then(|p| p.steps)
+                .or(steps.map(|s| vec![s; texts])),
             samples,
             model_evaluations: report.model_evaluations,
             rows_per_pass: report.rows_per_pass,

@@ -50,7 +50,7 @@ impl Data {
 }
 
 /// How the model-randomisation sanity check walks a model's layers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Cascade {
     /// One layer per step, labelled by its PyTorch index (`5`), the module `layer5`.
     Layers,

@@ -69,7 +69,7 @@ fn textbook_relu_gives_one_two_and_zero_delta(device: &Device) {
         let delta = out.report.delta().unwrap();
         assert!(delta[0].abs() < 1e-5, "{rule:?}: delta {delta:?}");
         assert_eq!(out.report.scores, vec![3.0]);
-        assert_eq!(out.report.baseline_scores(), Some(vec![0.0]));
+        assert_eq!(out.report.baseline_scores(), Some(&[0.0][..]));
     }
 }
 
@@ -94,7 +94,7 @@ fn linear_model_is_exact_for_every_rule(device: &Device) {
         let diff = max_abs_diff(&host(&out.values), &expected);
         assert!(diff < 1e-5, "{rule:?} differs by {diff}");
         assert!(sum_abs(&out.report.delta().unwrap()) < 1e-5, "{rule:?}");
-        assert_eq!(out.report.steps(), Some(vec![7, 7]));
+        assert_eq!(out.report.steps(), Some(&[7, 7][..]));
     }
 }
 

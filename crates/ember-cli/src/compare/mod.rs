@@ -15,7 +15,7 @@ use ember_metrics::compare::{
 };
 use ember_zoo::efficientnet::top_classes;
 use ember_zoo::photos::{Photo, batch, load_photos};
-use ember_zoo::{Cascade, Data, Dataset, ZooInfo, ZooNet, ZooVisitor};
+use ember_zoo::{Cascade, Dataset, ZooInfo, ZooNet, ZooVisitor};
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub use args::CompareArgs;

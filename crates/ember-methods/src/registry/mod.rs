@@ -255,6 +255,8 @@ pub fn markdown_table() -> String {
         "| name | aliases | Captum | family | signed | rows per sample | what it computes |\n\
          |------|---------|--------|--------|--------|-----------------|------------------|\n",
     );
+    // A `|` inside a cell would end it.
+    let cell = |text: &str| text.replace('|', "\\|");
     for m in methods() {
         let aliases: Vec<String> = m.aliases.iter().map(|a| format!("`{a}`")).collect();
         out.push_str(&format!(
@@ -264,8 +266,8 @@ pub fn markdown_table() -> String {
             m.captum.map_or(String::new(), |c| format!("`{c}`")),
             m.family.name(),
             if m.signed { "yes" } else { "no" },
-            m.cost,
-            m.summary
+            cell(m.cost),
+            cell(m.summary)
         ));
     }
     out

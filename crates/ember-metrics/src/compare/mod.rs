@@ -41,7 +41,7 @@ use std::time::Instant;
 use burn::config::Config;
 use burn::tensor::Tensor;
 use ember_core::validate::read_f64;
-use ember_core::{Attribution, Error, GradientKernel, Model, Result, RowTargets, Target};
+use ember_core::{Attribution, Error, Model, Result, RowTargets, Target};
 use ember_methods::{MethodSettings, MethodSpec};
 
 pub use cascade::{CustomCascade, ModuleCascade, RandomisedModels};

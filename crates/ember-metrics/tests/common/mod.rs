@@ -8,7 +8,7 @@
 
 #![allow(dead_code)]
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
 /// Opens a backend by name for the test harness (see `ember_testkit::open`).
 pub fn open(name: &str) -> Result<Device, String> {

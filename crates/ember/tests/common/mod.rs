@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use ember::backend::{Backend, Precision};
 use ember::burn::tensor::module::conv2d;
 use ember::burn::tensor::ops::ConvOptions;
-use ember::burn::tensor::{Device, Tensor, TensorData};
+use ember::burn::tensor::{Device, Tensor};
 
 /// The environment variable that pins the `wgpu` tests to one graphics API: `vulkan` runs them
 /// on `Backend::Vulkan` (CI sets it, so that a machine without a GPU tests lavapipe and not

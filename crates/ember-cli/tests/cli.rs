@@ -1033,9 +1033,16 @@ fn grad_cam_writes_attributions_cam_and_scores_as_the_library_computes_them() {
 #[test]
 fn the_docs_table_of_methods_is_the_registrys() {
     let out = ember(&["methods", "--markdown"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let table = String::from_utf8(out.stdout).unwrap();
-    let page = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/src/methods/README.md");
+    let page = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/src/methods/README.md"
+    );
     let page = std::fs::read_to_string(page).unwrap();
     let (start, end) = ("<!-- methods:start -->\n", "<!-- methods:end -->");
     let from = page.find(start).expect("the start marker") + start.len();
@@ -1048,7 +1055,13 @@ fn the_docs_table_of_methods_is_the_registrys() {
     // The plain list names every method the registry has.
     let list = ember(&["methods"]);
     let list = String::from_utf8(list.stdout).unwrap();
-    for name in ["saliency", "integrated-gradients", "vargrad", "grad-cam", "attention-rollout"] {
+    for name in [
+        "saliency",
+        "integrated-gradients",
+        "vargrad",
+        "grad-cam",
+        "attention-rollout",
+    ] {
         assert!(list.contains(name), "{name} missing from:\n{list}");
     }
 }

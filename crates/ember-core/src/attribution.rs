@@ -171,7 +171,9 @@ impl Report {
 
     /// Adds how far each slot's attributions moved in its last doubling (adaptive methods).
     pub fn with_attribution_change(mut self, change: Vec<Option<f64>>) -> Self {
-        self.path.get_or_insert_with(PathReport::default).attribution_change = Some(change);
+        self.path
+            .get_or_insert_with(PathReport::default)
+            .attribution_change = Some(change);
         self
     }
 

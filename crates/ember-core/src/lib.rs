@@ -20,8 +20,7 @@ pub use baseline::Baseline;
 pub use error::Error;
 pub use kernel::{
     Accumulators, Block, DeviceClass, ForwardPlan, GradientKernel, KernelOutput, KernelSettings,
-    KernelStats, Plan,
-    RowTargets, RowsFrom, RowsTuning, Run, Slots,
+    KernelStats, Plan, RowTargets, RowsFrom, RowsTuning, Run, Slots,
 };
 pub use model::{
     Auxiliary, Eval, EvalWith, Model, Renumbered, RowSamples, WithAux, eval, eval_with,

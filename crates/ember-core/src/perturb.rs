@@ -128,7 +128,6 @@ pub fn gaussian_blur(values: &[f64], height: usize, width: usize, sigma: f64) ->
     out
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

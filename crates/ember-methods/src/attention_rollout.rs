@@ -20,9 +20,9 @@
 //! one forward pass, which makes it a cheap baseline to compare gradient methods against (rank
 //! agreement), not a substitute for them.
 
+use crate::registry::{Family, MethodInfo, one_row};
 use burn::tensor::{Tensor, TensorData};
 use ember_core::{Error, Result};
-use crate::registry::{Family, MethodInfo, one_row};
 
 /// Attention rollout's entry in the registry (`ember similarity`; no gradient).
 pub static INFO: MethodInfo = MethodInfo {

@@ -14,19 +14,18 @@
 //! half-pixel centres (PyTorch's `F.interpolate(mode="bilinear", align_corners=False)`, which
 //! Captum's `LayerAttribution.interpolate` uses).
 
-use ember_core::KernelSettings;
 use burn::config::Config;
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+use ember_core::KernelSettings;
 use ember_core::{
     Attributions, Error, GradientKernel, LayerAttribution, Model, Result, SplitModel, Target,
 };
 
 use crate::LayerGradient;
 use crate::registry::{AnyLayerMethod, Entry, Family, MethodInfo, one_row};
-
 
 /// Grad-CAM's entry in the registry.
 pub static INFO: Entry<AnyLayerMethod> = Entry {

@@ -11,12 +11,11 @@
 //! Plain text: `phi_i(x) = x_i * dF_c(x)/dx_i`. For a linear model without bias this is exact:
 //! the attributions sum to the output.
 
-use ember_core::KernelSettings;
+use crate::registry::{Base, Entry, Family, MethodInfo, one_row};
 use burn::config::Config;
 use burn::tensor::Tensor;
+use ember_core::KernelSettings;
 use ember_core::{Attribution, Attributions, GradientKernel, Model, Report, Result, Target};
-use crate::registry::{Base, Entry, Family, MethodInfo, one_row};
-
 
 /// Gradient × input's entry in the registry.
 pub static INFO: Entry<Base> = Entry {

@@ -25,20 +25,19 @@
 //! The report also gives how far each sample's attributions moved in its last doubling
 //! ([`Report::attribution_change`]), an estimate of their own error that the delta is not.
 
-use ember_core::KernelSettings;
+use crate::path::{PathPlan, Points, row_sums, scaled};
+use crate::registry::{Base, Entry, Family, MethodInfo};
 use burn::config::Config;
 use burn::tensor::Tensor;
+use ember_core::KernelSettings;
 use ember_core::kernel::Accumulators;
 use ember_core::{
     Attribution, Attributions, Baseline, Error, GradientKernel, Model, Quadrature, Report, Result,
     RowTargets, Target,
 };
-use crate::path::{PathPlan, Points, row_sums, scaled};
-use crate::registry::{Base, Entry, Family, MethodInfo};
 
 /// The points of the adaptive mode's first round: `2^ADAPTIVE_START_LEVEL + 1`.
 const ADAPTIVE_START_LEVEL: u32 = 2;
-
 
 /// Integrated Gradients' entry in the registry.
 pub static INFO: Entry<Base> = Entry {
@@ -391,4 +390,3 @@ impl IntegratedGradients {
             .collect())
     }
 }
-

@@ -10,16 +10,15 @@
 //!
 //! Plain text: `phi = dF_c/dA` at `A = head(x)`, or `A * dF_c/dA`.
 
-use ember_core::KernelSettings;
 use burn::config::Config;
 use burn::tensor::Tensor;
+use ember_core::KernelSettings;
 use ember_core::{
     Attributions, GradientKernel, LayerAttribution, Report, Result, SplitModel, Tail, Target, Whole,
 };
 
 use crate::layer::activations;
 use crate::registry::{AnyLayerMethod, Entry, Family, MethodInfo, one_row};
-
 
 /// The layer gradient's entry in the registry.
 pub static LAYER_GRADIENT: Entry<AnyLayerMethod> = Entry {

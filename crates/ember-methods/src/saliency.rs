@@ -9,12 +9,11 @@
 //!
 //! Plain text: `phi_i(x) = dF_c(x)/dx_i`, or `|dF_c(x)/dx_i|` with `abs`.
 
-use ember_core::KernelSettings;
+use crate::registry::{Base, Entry, Family, MethodInfo, one_row};
 use burn::config::Config;
 use burn::tensor::Tensor;
+use ember_core::KernelSettings;
 use ember_core::{Attribution, Attributions, GradientKernel, Model, Report, Result, Target};
-use crate::registry::{Base, Entry, Family, MethodInfo, one_row};
-
 
 /// Saliency's entry in the registry: the signed gradient.
 pub static SALIENCY: Entry<Base> = Entry {

@@ -31,7 +31,11 @@ impl Noise {
 
     /// The next `copies` noisy copies of the batch, `[copies · batch, ...]` noise-major, on
     /// `like`'s device (for [`crate::SmoothGrad::noisy_inputs`]).
-    pub(crate) fn next_copies<const D: usize>(&mut self, copies: usize, like: &Tensor<D>) -> Tensor<D> {
+    pub(crate) fn next_copies<const D: usize>(
+        &mut self,
+        copies: usize,
+        like: &Tensor<D>,
+    ) -> Tensor<D> {
         let device = like.device();
         let f64_device = device.settings().float_dtype == FloatDType::F64;
         let mut shape = like.dims();
@@ -42,7 +46,12 @@ impl Noise {
     /// The next `copies` noisy copies of the batch as flat host data, drawn in f64 and stored
     /// in the device's precision (f32 unless the device is f64), so an f32 device needs no
     /// conversion pass.
-    pub(crate) fn next_data(&mut self, copies: usize, f64_device: bool, shape: &[usize]) -> TensorData {
+    pub(crate) fn next_data(
+        &mut self,
+        copies: usize,
+        f64_device: bool,
+        shape: &[usize],
+    ) -> TensorData {
         let (input, sigmas, rng) = (&self.input, &self.sigmas, &mut self.rng);
         let per_sample = input.len() / sigmas.len();
         let count = copies * input.len();

@@ -32,9 +32,9 @@
 //! mean, mean of squares and variance are folded batch by batch (Chan et al.'s pairwise
 //! update, stable where `E[φ²] − E[φ]²` would cancel).
 
-use ember_core::KernelSettings;
 use burn::config::Config;
 use burn::tensor::{FloatDType, Tensor};
+use ember_core::KernelSettings;
 use ember_core::attribution::NoiseReport;
 use ember_core::validate::read_f64;
 use ember_core::{

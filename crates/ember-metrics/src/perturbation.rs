@@ -29,12 +29,12 @@
 //! All `batch × steps` perturbed rows are built on the device from one mask per block and the
 //! model is evaluated forward only, in blocks of at most `max_rows` rows.
 
-use ember_core::KernelSettings;
 use burn::config::Config;
 use burn::tensor::{Device, Tensor};
+use ember_core::KernelSettings;
 use ember_core::kernel::RowsFrom;
-use ember_core::perturb::masked_rows;
 pub use ember_core::perturb::Replacement;
+use ember_core::perturb::masked_rows;
 use ember_core::{Error, GradientKernel, Model, Result};
 use serde::{Deserialize, Serialize};
 

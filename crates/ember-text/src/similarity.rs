@@ -20,12 +20,12 @@
 //! A token's score is its `[E]` vector reduced: summed ([`Reduction::Sum`], signed, what IG's
 //! completeness is about) or its L2 norm ([`Reduction::L2`], a magnitude).
 
-use ember_methods::MethodInfo;
 use burn::tensor::Tensor;
 use ember_core::{
     Attribution, Baseline, LayerAttribution, Model, Quadrature, RowSamples, SplitModel, Tail,
     Target, Whole,
 };
+use ember_methods::MethodInfo;
 use ember_methods::{
     IntegratedGradientsConfig, LayerGradientConfig, LayerIntegratedGradientsConfig, RolloutRead,
     SaliencyConfig, SmoothGradConfig, rollout,
@@ -115,7 +115,9 @@ impl SimilarityMethod {
     /// SmoothGrad over saliency, attention rollout), not a vocabulary of their own.
     pub fn info(self) -> &'static MethodInfo {
         match self {
-            SimilarityMethod::IntegratedGradients => &ember_methods::integrated_gradients::INFO.info,
+            SimilarityMethod::IntegratedGradients => {
+                &ember_methods::integrated_gradients::INFO.info
+            }
             SimilarityMethod::Saliency => &ember_methods::saliency::SALIENCY.info,
             SimilarityMethod::InputXGradient => &ember_methods::input_x_gradient::INFO.info,
             SimilarityMethod::SmoothGrad => &ember_methods::smooth_grad::SMOOTHGRAD,
@@ -310,9 +312,7 @@ impl Explained {
                 .as_ref()
                 .map(|p| (report.scores, p.baseline_scores.clone())),
             // The adaptive mode's own count per text, or the fixed count for every text.
-            steps: path
-                .and_then(|p| p.steps)
-                .or(steps.map(|s| vec![s; texts])),
+            steps: path.and_then(|p| p.steps).or(steps.map(|s| vec![s; texts])),
             samples,
             model_evaluations: report.model_evaluations,
             rows_per_pass: report.rows_per_pass,

@@ -24,7 +24,7 @@ use ember_core::WithLayer;
 
 use crate::ZooError;
 use crate::zoo::{
-    Cascade, Data, SMALL, SplitAt, Whole, Weights, ZooInfo, ZooNet, load_or_shipped, split, whole,
+    Cascade, Data, SMALL, SplitAt, Weights, Whole, ZooInfo, ZooNet, load_or_shipped, split, whole,
 };
 
 /// The digits MLP's description.

@@ -39,20 +39,19 @@ pub use burn;
 pub use ember_core::{
     Accumulators, Attribution, Attributions, Auxiliary, Baseline, Block, DeviceClass, Error, Eval,
     EvalSplit, EvalSplitWith, EvalWith, ForwardPlan, GradientKernel, KernelOutput, KernelSettings,
-    KernelStats,
-    LayerAttribution, Model, NoiseReport, Plan, Quadrature, Renumbered, Report, Result, RowSamples,
-    RowTargets, RowsFrom, RowsTuning, Split, SplitModel, SplitRenumbered, Tail, Target, Whole,
-    WithAux, WithLayer, baseline, eval, eval_split, eval_split_with, eval_with, kernel, model,
-    quadrature, rng, split, validate,
+    KernelStats, LayerAttribution, Model, NoiseReport, Plan, Quadrature, Renumbered, Report,
+    Result, RowSamples, RowTargets, RowsFrom, RowsTuning, Split, SplitModel, SplitRenumbered, Tail,
+    Target, Whole, WithAux, WithLayer, baseline, eval, eval_split, eval_split_with, eval_with,
+    kernel, model, quadrature, rng, split, validate,
 };
 pub use ember_methods::{
-    AnyLayerMethod, AnyMethod, Base, BaseMethod, Entry, Family, GradCam, GradCamConfig, InputXGradient,
-    InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig, LayerGradient,
-    LayerGradientConfig, LayerIntegratedGradients, LayerIntegratedGradientsConfig, LayerMethod,
-    MethodInfo, MethodSettings, MethodSpec, NoiseScale, RolloutRead, Saliency, SaliencyConfig, SmoothGrad,
-    SmoothGradConfig, SmoothKind, Smoothed, attention_rollout, grad_cam, input_x_gradient,
-    integrated_gradients, layer_gradient, layer_integrated_gradients, registry, saliency,
-    find, method_names, methods, smooth_grad, sum_over, upsample,
+    AnyLayerMethod, AnyMethod, Base, BaseMethod, Entry, Family, GradCam, GradCamConfig,
+    InputXGradient, InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig,
+    LayerGradient, LayerGradientConfig, LayerIntegratedGradients, LayerIntegratedGradientsConfig,
+    LayerMethod, MethodInfo, MethodSettings, MethodSpec, NoiseScale, RolloutRead, Saliency,
+    SaliencyConfig, SmoothGrad, SmoothGradConfig, SmoothKind, Smoothed, attention_rollout, find,
+    grad_cam, input_x_gradient, integrated_gradients, layer_gradient, layer_integrated_gradients,
+    method_names, methods, registry, saliency, smooth_grad, sum_over, upsample,
 };
 /// Metrics of attributions, and comparing methods on a model ([`compare`]).
 pub use ember_metrics as metrics;

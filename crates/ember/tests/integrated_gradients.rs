@@ -148,10 +148,7 @@ fn check_deltas<const D: usize>(name: &str, coarse: Attributions<D>, fine: Attri
             differences[s]
         );
     }
-    let (coarse, fine) = (
-        sum_abs(coarse.report.delta().unwrap()),
-        sum_abs(delta),
-    );
+    let (coarse, fine) = (sum_abs(coarse.report.delta().unwrap()), sum_abs(delta));
     assert!(
         fine < coarse,
         "{name}: Σ|delta| {fine} at 50 vs {coarse} at 2"

@@ -138,7 +138,14 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let result = args
         .model
-        .visit(args.weights.as_deref(), &device, Bench { args, device: &device })
+        .visit(
+            args.weights.as_deref(),
+            &device,
+            Bench {
+                args,
+                device: &device,
+            },
+        )
         .map_err(|e| e.to_string())??;
     let json = serde_json::to_string(&result).map_err(|e| e.to_string())?;
     if let Some(path) = &args.append_to {
@@ -205,7 +212,10 @@ fn inputs<const D: usize, M: Model<D> + ?Sized>(
         }
         None => {
             if args.images.is_empty() {
-                return Err(format!("{} is benchmarked on photos: give --images", args.model));
+                return Err(format!(
+                    "{} is benchmarked on photos: give --images",
+                    args.model
+                ));
             }
             let photos =
                 load_photos(&args.images, info.sample_shape[1]).map_err(|e| e.to_string())?;

@@ -229,9 +229,8 @@ pub fn find(name: &str) -> Option<&'static MethodInfo> {
 pub fn method_names() -> &'static str {
     static NAMES: OnceLock<String> = OnceLock::new();
     NAMES.get_or_init(|| {
-        let names = |infos: Vec<&MethodInfo>| {
-            infos.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
-        };
+        let names =
+            |infos: Vec<&MethodInfo>| infos.iter().map(|m| m.name).collect::<Vec<_>>().join(", ");
         format!(
             "{}, {}, KIND:INNER (e.g. vargrad:integrated-gradients), or a layer method: {}",
             names(BaseMethod::ALL.iter().map(|m| m.info()).collect()),

@@ -1,7 +1,7 @@
 //! The settings every method of the registry is built from.
 
-use ember_core::KernelSettings;
 use burn::config::Config;
+use ember_core::KernelSettings;
 use ember_core::{Baseline, Quadrature};
 
 use crate::{IntegratedGradientsConfig, NoiseScale};

@@ -106,7 +106,10 @@ fn the_list_the_table_and_the_errors_come_from_the_entries() {
     assert_eq!(expected, names);
     #[allow(deprecated)]
     let old = METHOD_NAMES;
-    assert_eq!(old, names, "the deprecated constant says what the entries say");
+    assert_eq!(
+        old, names,
+        "the deprecated constant says what the entries say"
+    );
 }
 
 #[test]
@@ -119,7 +122,11 @@ fn each_entry_builds_its_own_variant_with_its_settings() {
             variant.starts_with(&format!("{base:?}(")),
             "{base:?} built {variant}"
         );
-        let rows = if base == BaseMethod::IntegratedGradients { 7 } else { 1 };
+        let rows = if base == BaseMethod::IntegratedGradients {
+            7
+        } else {
+            1
+        };
         assert_eq!(base.rows_per_sample(&settings), rows);
     }
     for layer in LayerMethod::ALL {
@@ -127,5 +134,8 @@ fn each_entry_builds_its_own_variant_with_its_settings() {
         assert!(format!("{built:?}").starts_with(&format!("{layer:?}(")));
     }
     let tunnel = MethodSpec::smooth(SmoothKind::Variance, BaseMethod::IntegratedGradients);
-    assert_eq!(tunnel.rows_per_sample(&settings.clone().with_samples(4)), 28);
+    assert_eq!(
+        tunnel.rows_per_sample(&settings.clone().with_samples(4)),
+        28
+    );
 }

@@ -141,8 +141,13 @@ pub enum Error {
     /// The model's output for a row changes with the other rows of its pass: rows are coupled,
     /// as they are by BatchNorm in training mode. ember stacks many points of many samples into
     /// one pass, so a coupled model would give every row a gradient that depends on the others.
+    ///
+    /// A module ember holds ([`crate::eval`], [`crate::eval_with`], [`crate::eval_split`],
+    /// [`crate::eval_split_with`]) is never refused for this: ember runs a copy in evaluation
+    /// mode. A closure over a module in training mode is, and by then the check has run the
+    /// module on autodiff rows, which moves BatchNorm's running statistics: the message says so.
     #[error(
-        "the model's output for sample {sample} changes with the other rows of its pass (by up to {difference:.3e}): its rows are coupled, as by BatchNorm in training mode. Put the model in evaluation mode (`module.valid()`, or wrap it with `ember::eval(&module, Module::forward)`); if the coupling is intended, turn the check off (`with_check_model(false)`)"
+        "the model's output for sample {sample} changes with the other rows of its pass (by up to {difference:.3e}): its rows are coupled, as by BatchNorm in training mode. If it is a Burn module in training mode called through a closure, this check has run it on autodiff rows, so its BatchNorm running statistics have moved (in every clone, which share them): reload its weights before using it again. Explain it with `ember::eval(&module, Module::forward)`, which runs a copy in evaluation mode and leaves the module as it was (or call `module.valid()` before the closure captures it); if the coupling is intended, turn the check off (`with_check_model(false)`)"
     )]
     ModelRowsCoupled {
         /// The sample whose output changed.
@@ -152,15 +157,32 @@ pub enum Error {
     },
 
     /// The model gave different outputs for the same rows on two evaluations: it is random, as
-    /// Dropout is in training mode.
+    /// Dropout is in training mode. As for [`Error::ModelRowsCoupled`], a closure over a module
+    /// in training mode has been run on autodiff rows by then (its BatchNorm running statistics,
+    /// if any, have moved).
     #[error(
-        "the model gives sample {sample} different outputs on two evaluations of the same rows (by up to {difference:.3e}): it is random, as Dropout is in training mode. Put the model in evaluation mode (`module.valid()`, or wrap it with `ember::eval(&module, Module::forward)`); if the randomness is intended, turn the check off (`with_check_model(false)`)"
+        "the model gives sample {sample} different outputs on two evaluations of the same rows (by up to {difference:.3e}): it is random, as Dropout is in training mode. If it is a Burn module in training mode called through a closure, this check has run it on autodiff rows, so any BatchNorm running statistics it has have moved (in every clone, which share them): reload its weights before using it again. Explain it with `ember::eval(&module, Module::forward)`, which runs a copy in evaluation mode and leaves the module as it was (or call `module.valid()` before the closure captures it); if the randomness is intended, turn the check off (`with_check_model(false)`)"
     )]
     ModelNotDeterministic {
         /// The sample whose output changed.
         sample: usize,
         /// The largest change of one output.
         difference: f64,
+    },
+
+    /// The model panicked on a block of rows in the model check (the first forward passes of a
+    /// call): typically a closure that captures per-sample inputs of the whole batch (an
+    /// `[N, L]` mask), which fail Burn's shape checks as soon as a block holds another number
+    /// of rows. ember catches the panic (Burn's own message is in `message`) and names the fix:
+    /// pass such inputs as auxiliary inputs ([`crate::eval_with`], [`crate::WithAux`]).
+    #[error(
+        "the model panicked on a block of {rows} row(s) in the model check: {message}. ember passes the model blocks of any number of rows (points of several samples stacked in one pass), so it must take `[rows, ...]` for any `rows`. A closure that captures per-sample inputs of the whole batch (an `[N, ...]` mask, token types) cannot: pass them as auxiliary inputs, `ember::eval_with(&module, mask, |m, x, mask| m.forward(x, mask))` or `ember::WithAux::new(mask, |x, mask| ...)`, and every block gets its own rows' entries"
+    )]
+    ModelPanicked {
+        /// The rows of the block the model panicked on.
+        rows: usize,
+        /// The panic's message (Burn's shape error, for a captured mask).
+        message: String,
     },
 
     /// The model's auxiliary inputs (a mask, token types) do not have one entry per sample.

@@ -7,20 +7,35 @@
 //! of rows.
 //!
 //! ```
+//! use ember::burn::nn::{Linear, LinearConfig};
 //! use ember::prelude::*;
 //!
 //! let device = Device::flex();
-//! // Any Burn module is a model once wrapped in a closure: `|x| module.forward(x)`.
-//! let w = Tensor::<2>::from_floats([[1.0, 0.0], [2.0, -1.0]], &device);
-//! let model = move |x: Tensor<2>| x.matmul(w.clone());
+//! // Any Burn module is a model once wrapped with its forward function: `ember::eval` explains
+//! // a copy in evaluation mode (BatchNorm's running statistics, no Dropout) and leaves the
+//! // module as it was.
+//! let layer: Linear = LinearConfig::new(2, 3).init(&device);
+//! let model = ember::eval(&layer, Linear::forward);
 //!
 //! let x = Tensor::<2>::from_floats([[0.5, 3.0]], &device);
 //! let saliency = SaliencyConfig::new().init()?;
 //! let map = saliency.attribute(&model, x, Target::Predicted)?;
-//! assert_eq!(map.report.targets, vec![0]);
-//! assert_eq!(map.values.to_data().try_to_vec::<f32>().unwrap(), vec![1.0, 2.0]);
+//! // A linear layer's gradient for class c is column c of its weight ([inputs, outputs]).
+//! let c = map.report.targets[0];
+//! let column = layer.weight.val().narrow(1, c, 1).reshape([1, 2]);
+//! assert_eq!(
+//!     map.values.to_data().to_vec::<f32>().unwrap(),
+//!     column.to_data().to_vec::<f32>().unwrap()
+//! );
 //! # Ok::<(), ember::Error>(())
 //! ```
+//!
+//! A module with auxiliary inputs (an attention mask) is wrapped with [`eval_with`], one split
+//! at a layer (Grad-CAM) with [`eval_split`]. A plain closure `Fn(Tensor<D>) -> Tensor<2>` is a
+//! model too, but a closure over a module in training mode (as Burn creates and loads modules)
+//! is refused: see [`Error::ModelRowsCoupled`].
+//!
+//! [`visualize::image_attr`] draws one map as a picture, as Captum's `visualize_image_attr`.
 //!
 //! ## Features
 //!
@@ -29,6 +44,7 @@
 //! - `wgpu`: any GPU through Vulkan, Metal or DX12; on Linux without a GPU, Mesa's lavapipe.
 
 pub mod backend;
+pub mod visualize;
 
 /// The README's Rust quick start, compiled and run as a doc test.
 #[cfg(doctest)]

@@ -1,14 +1,18 @@
 //! The model boundary on every backend, in f32: models in training mode (BatchNorm, Dropout)
 //! are refused by every method with a typed error, the same models in evaluation mode match a
 //! one-sample-at-a-time reference, and a model with a per-sample mask (auxiliary input) gives
-//! the same attributions batched and blocked as one sample at a time, for every method.
+//! the same attributions batched and blocked as one sample at a time, for every method. A
+//! training-mode module refused through a closure gets an error that says its BatchNorm running
+//! statistics moved (they did); through ember's wrappers (`eval`, `eval_with`, `eval_split`,
+//! `eval_split_with`) it is explained and left bit for bit as it was. A closure that captures
+//! the whole batch's mask is a typed error that names `eval_with`, not a panic.
 //!
 //! Each body runs as `flex::name`, `ndarray::name` and `wgpu::name`; shapes are few and small,
 //! because every new shape costs a kernel compile on wgpu.
 
 mod common;
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::activation::{relu, tanh};
@@ -22,6 +26,9 @@ backend_tests!(Precision::F32;
     eval_mode_matches_one_sample_at_a_time,
     a_masked_model_matches_one_sample_at_a_time_for_every_method,
     auxiliary_inputs_of_another_batch_are_a_typed_error,
+    a_refused_closure_says_the_running_statistics_moved,
+    ember_wrappers_leave_a_training_mode_module_unchanged,
+    a_closure_over_the_whole_batchs_mask_is_a_typed_error,
 );
 
 /// A small CNN with BatchNorm: conv 1→3 (3×3) → BatchNorm2d → ReLU → global mean → linear 3→2.
@@ -43,9 +50,45 @@ impl BatchNormNet {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let [n, ..] = x.dims();
-        let h = relu(self.norm.forward(self.conv.forward(x)));
+        self.classify(self.features(x))
+    }
+
+    /// The conv block's output `[n, 3, 4, 4]` (a split's head).
+    fn features(&self, x: Tensor<4>) -> Tensor<4> {
+        relu(self.norm.forward(self.conv.forward(x)))
+    }
+
+    /// The logits from the conv block's output (a split's tail).
+    fn classify(&self, h: Tensor<4>) -> Tensor<2> {
+        let [n, ..] = h.dims();
         self.fc.forward(h.mean_dim(3).mean_dim(2).reshape([n, 3]))
+    }
+
+    /// Every float tensor of the module, parameters and running statistics, as bytes (the
+    /// running statistics synced first, as Burn reads them).
+    fn state(&self) -> Vec<Vec<u8>> {
+        struct Bytes(Vec<Vec<u8>>);
+        impl ModuleVisitor for Bytes {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                self.0.push(param.val().into_data().as_bytes().to_vec());
+            }
+        }
+        let mut bytes = Bytes(vec![
+            self.norm
+                .running_mean
+                .value_sync()
+                .into_data()
+                .as_bytes()
+                .to_vec(),
+            self.norm
+                .running_var
+                .value_sync()
+                .into_data()
+                .as_bytes()
+                .to_vec(),
+        ]);
+        self.visit(&mut bytes);
+        bytes.0
     }
 
     /// The same network after a few training steps' worth of running statistics, so that
@@ -367,4 +410,114 @@ fn auxiliary_inputs_of_another_batch_are_a_typed_error(device: &Device) {
             batch: 3
         }
     );
+}
+
+fn a_refused_closure_says_the_running_statistics_moved(device: &Device) {
+    let net = BatchNormNet::trained(device);
+    let before = net.state();
+    // The form a new user writes first: a closure over the module as loaded (training mode).
+    let model = |x: Tensor<4>| net.forward(x);
+    let err = SaliencyConfig::new()
+        .init()
+        .unwrap()
+        .attribute(&model, image(device), 0)
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::ModelRowsCoupled { sample: 0, .. }),
+        "{err}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("running statistics have moved"),
+        "{message}"
+    );
+    assert!(message.contains("reload its weights"), "{message}");
+    assert!(
+        message.contains("ember::eval(&module, Module::forward)"),
+        "{message}"
+    );
+    // What the message says is so: the check ran the module in training mode on autodiff rows.
+    assert_ne!(net.state(), before, "the running statistics did not move");
+}
+
+fn ember_wrappers_leave_a_training_mode_module_unchanged(device: &Device) {
+    let net = BatchNormNet::trained(device);
+    let before = net.state();
+    let x = image(device);
+    let saliency = SaliencyConfig::new().init().unwrap();
+    let integrated = ig().init().unwrap();
+    let explained = |name: &str, result: Result<Attributions<4>, Error>| {
+        let out = result.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(out.values.dims()[0], 3, "{name}");
+        assert_eq!(net.state(), before, "{name} changed the module");
+    };
+
+    let model = ember::eval(&net, BatchNormNet::forward);
+    explained("eval, saliency", saliency.attribute(&model, x.clone(), 0));
+    explained("eval, IG", integrated.attribute(&model, x.clone(), 1));
+    explained(
+        "eval, smoothgrad",
+        smooth()
+            .init(saliency.clone())
+            .unwrap()
+            .attribute(&model, x.clone(), 0),
+    );
+
+    // A per-sample scale of the logits, as an auxiliary input.
+    let scale = tensor(vec![1.0, 2.0, 0.5], [3, 1], device);
+    let scaled = |net: &BatchNormNet, x: Tensor<4>, s: Tensor<2>| net.forward(x) * s;
+    let model = ember::eval_with(&net, scale.clone(), scaled);
+    explained(
+        "eval_with, saliency",
+        saliency.attribute(&model, x.clone(), 0),
+    );
+    explained("eval_with, IG", integrated.attribute(&model, x.clone(), 1));
+
+    let split = ember::eval_split(&net, BatchNormNet::features, BatchNormNet::classify);
+    let cam = GradCamConfig::new().init().unwrap();
+    explained(
+        "eval_split, grad-cam",
+        cam.attribute_layer(&split, x.clone(), 0),
+    );
+    let layer_ig = LayerIntegratedGradientsConfig::new()
+        .with_integrated_gradients(ig())
+        .init()
+        .unwrap();
+    explained(
+        "eval_split, layer IG",
+        layer_ig.attribute_layer(&split, x.clone(), 1),
+    );
+
+    let split = ember::eval_split_with(
+        &net,
+        scale,
+        |net: &BatchNormNet, x: Tensor<4>, _: Tensor<2>| net.features(x),
+        |net: &BatchNormNet, h: Tensor<4>, s: Tensor<2>| net.classify(h) * s,
+    );
+    explained(
+        "eval_split_with, layer gradient",
+        LayerGradientConfig::new()
+            .init()
+            .unwrap()
+            .attribute_layer(&split, x.clone(), 0),
+    );
+
+    // The module is still the user's, in training mode: the next training step moves it.
+    let _ = net.forward(x.autodiff());
+    assert_ne!(net.state(), before, "the module left training mode");
+}
+
+fn a_closure_over_the_whole_batchs_mask_is_a_typed_error(device: &Device) {
+    let (x, mask, _) = sequences(device);
+    // The whole [3, 5] mask, captured: a block of another number of rows cannot take it.
+    let model = move |x: Tensor<2>| masked_scores(x, mask.clone());
+    let err = SaliencyConfig::new()
+        .init()
+        .unwrap()
+        .attribute(&model, x, 0)
+        .unwrap_err();
+    assert!(matches!(err, Error::ModelPanicked { rows: 2, .. }), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("ember::eval_with"), "{message}");
+    assert!(message.contains("WithAux"), "{message}");
 }

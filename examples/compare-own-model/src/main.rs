@@ -49,6 +49,10 @@ struct Args {
     /// The seed of the weights, the training order, the noise and the randomised layers.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Integrate from the mean training digit instead of black (Integrated Gradients and its
+    /// noise tunnels).
+    #[arg(long)]
+    mean_baseline: bool,
 }
 
 /// The model: conv 3×3 (8 channels) → BatchNorm → ReLU → Dropout → linear to 10 classes.
@@ -90,6 +94,7 @@ impl DigitNet {
     }
 }
 
+// ANCHOR: explained
 type FeaturesFn = fn(&DigitNet, Tensor<4>) -> Tensor<4>;
 type ClassifyFn = fn(&DigitNet, Tensor<4>) -> Tensor<2>;
 
@@ -102,6 +107,7 @@ fn explained(net: &DigitNet) -> WithLayer<ember::EvalSplit<DigitNet, FeaturesFn,
         DigitNet::classify as ClassifyFn,
     ))
 }
+// ANCHOR_END: explained
 
 /// `data`'s digits as `[N, 1, 8, 8]`.
 fn images(data: &Dataset, device: &Device) -> Tensor<4> {
@@ -147,9 +153,11 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let device = args.device.device()?;
     let net = train(&device, args.epochs, args.seed)?;
 
+    // ANCHOR: grad_cam
     // The model in eval mode, split at its conv block, and the cascade of randomised copies
     // for the sanity check: every layer with parameters, from the output side (head, norm,
-    // conv), re-initialised as PyTorch initialises a fresh layer.
+    // conv), re-initialised as PyTorch initialises a fresh layer. Both are `WithLayer`, so
+    // Grad-CAM finds the conv block in the trained model and in every randomised copy.
     let model = explained(&net);
     let cascade = ModuleCascade::new(net.clone(), explained).with_seed(args.seed);
 
@@ -167,9 +175,19 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
             .map(|m| m.parse())
             .collect::<Result<_, _>>()?
     };
+    // ANCHOR_END: grad_cam
+    // ANCHOR: baseline
+    let mut settings = MethodSettings::new().with_samples(20).with_seed(args.seed);
+    if args.mean_baseline {
+        // A baseline of one sample, [1, 1, 8, 8], broadcast over the batch.
+        let train = digits_split().train;
+        let mean = images(&train, &device).mean_dim(0);
+        settings = settings.with_baseline(Baseline::from_tensor(mean)?);
+    }
+    // ANCHOR_END: baseline
     let mut comparison = CompareConfig::new()
         .with_methods(methods)
-        .with_settings(MethodSettings::new().with_samples(20).with_seed(args.seed))
+        .with_settings(settings)
         .with_seed(args.seed)
         .with_model_name("DigitNet (this example)".into())
         .with_weights(format!("trained here, {} epochs", args.epochs))

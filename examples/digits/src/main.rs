@@ -1,9 +1,14 @@
 //! Explains the shipped digits CNN on a few test digits and prints each attribution map as an
-//! 8×8 text grid beside the digit.
+//! 8×8 text grid beside the digit; with `--png`, draws them as pictures too
+//! (`ember::visualize::image_attr`, Captum's `visualize_image_attr`): per digit, the digit, the
+//! signed heat map, the map blended over the digit, and its positive, negative and absolute
+//! parts.
 //!
 //! ```text
-//! cargo run -p digits -- --device flex --examples 3
+//! cargo run -p digits -- --device flex --examples 3 --png digits-maps.png
 //! ```
+
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use ember::burn::tensor::TensorData;
@@ -19,9 +24,17 @@ struct Args {
     /// How many test digits to explain.
     #[arg(long, default_value_t = 3)]
     examples: usize,
+    /// Also draw the maps into this PNG: one row per digit (digit, heat map, blend, positive,
+    /// negative, absolute).
+    #[arg(long)]
+    png: Option<PathBuf>,
 }
 
-fn run(device: Device, examples: usize) -> Result<(), Box<dyn std::error::Error>> {
+fn run(
+    device: Device,
+    examples: usize,
+    png: Option<&Path>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let cnn = ember_zoo::shipped::cnn(&device)?;
     let model = ember::eval(&cnn, ember_zoo::Cnn::forward);
     let test = digits_split().test;
@@ -31,7 +44,10 @@ fn run(device: Device, examples: usize) -> Result<(), Box<dyn std::error::Error>
         &device,
     );
     let method = InputXGradientConfig::new().init()?;
-    let maps = method.attribute(&model, inputs, Target::Predicted)?;
+    let maps = method.attribute(&model, inputs.clone(), Target::Predicted)?;
+    if let Some(path) = png {
+        draw(&maps.values, &inputs, path)?;
+    }
     let values = ember::validate::read_f64(maps.values)?;
     for s in 0..n {
         println!(
@@ -54,6 +70,40 @@ fn run(device: Device, examples: usize) -> Result<(), Box<dyn std::error::Error>
     Ok(())
 }
 
+// ANCHOR: draw
+/// One row per digit: the digit, the signed heat map, the map blended over the digit, and its
+/// positive, negative and absolute parts, written to `path` as a PNG.
+fn draw(
+    maps: &Tensor<4>,
+    digits: &Tensor<4>,
+    path: &Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use ember::visualize::{self, ImageAttrOptions, Sign, Style};
+    let pictures = [
+        ImageAttrOptions::new(Style::Original, Sign::All),
+        ImageAttrOptions::new(Style::HeatMap, Sign::All),
+        ImageAttrOptions::new(Style::BlendedHeatMap, Sign::All),
+        ImageAttrOptions::new(Style::BlendedHeatMap, Sign::Positive),
+        ImageAttrOptions::new(Style::BlendedHeatMap, Sign::Negative),
+        ImageAttrOptions::new(Style::BlendedHeatMap, Sign::Absolute),
+    ];
+    let mut rows = Vec::new();
+    for s in 0..maps.dims()[0] {
+        // One sample each: [1, 1, 8, 8].
+        let map = maps.clone().narrow(0, s, 1);
+        let digit = digits.clone().narrow(0, s, 1);
+        let row = pictures
+            .iter()
+            .map(|options| visualize::image_attr(&map, Some(&digit), &options.with_scale(16)))
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.push(row);
+    }
+    visualize::write_png(&visualize::grid(&rows, 4)?, path)?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+// ANCHOR_END: draw
+
 /// A grey level in [0, 1] as a two-character block.
 fn shade(v: f64) -> &'static str {
     match v {
@@ -71,7 +121,7 @@ fn main() {
         .device
         .device()
         .map_err(Into::into)
-        .and_then(|device| run(device, args.examples));
+        .and_then(|device| run(device, args.examples, args.png.as_deref()));
     if let Err(error) = result {
         eprintln!("error: {error}");
         std::process::exit(2);

@@ -10,6 +10,9 @@
 //! that noise shows even from a generator reseeded in between), and the first alone, on the
 //! autodiff device as the passes do: three forward passes of 5 rows in all, no backward.
 
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
 use burn::tensor::{Tensor, TensorData};
 
 use super::GradientKernel;
@@ -65,6 +68,10 @@ impl GradientKernel {
     /// - [`Error::ModelRowsCoupled`] if `x`'s output alone differs from its output beside
     ///   `x + δ` (BatchNorm in training mode);
     /// - [`Error::ModelOutputShape`] if the model does not return one row per input row;
+    /// - [`Error::ModelPanicked`] if the model panics on one of these blocks (of 2 and 1 rows):
+    ///   a closure that captures the whole batch's mask does, in Burn's shape checks. The
+    ///   panic is caught (Burn's message still goes to the panic hook, stderr by default), so a
+    ///   build with `panic = "abort"` aborts instead;
     /// - [`Error::Backend`] if the backend fails.
     pub fn check_model<const D: usize, M: Model<D> + ?Sized>(
         &self,
@@ -75,7 +82,15 @@ impl GradientKernel {
         let second = perturbed(&first)?;
         let evaluate = |rows: Tensor<D>| -> Result<Vec<f64>> {
             let n = rows.dims()[0];
-            let output = model.forward_rows(rows.autodiff(), &RowSamples::new(vec![0; n]));
+            // A model that cannot take blocks of other sizes (a closure over the whole batch's
+            // mask) panics in Burn's shape checks: a typed error that names the fix instead.
+            let output = catch_unwind(AssertUnwindSafe(|| {
+                model.forward_rows(rows.autodiff(), &RowSamples::new(vec![0; n]))
+            }))
+            .map_err(|panic| Error::ModelPanicked {
+                rows: n,
+                message: panic_message(&*panic),
+            })?;
             let [out_rows, cols] = output.dims();
             if out_rows != n || cols == 0 {
                 return Err(Error::ModelOutputShape {
@@ -107,6 +122,17 @@ impl GradientKernel {
         }
         Ok(())
     }
+}
+
+/// The message of a caught panic (`panic!` with a literal or a formatted string), on one line
+/// (Burn's tensor errors span several).
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    let message = match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(message), _) => message,
+        (_, Some(message)) => message.as_str(),
+        _ => "a panic without a message",
+    };
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `x + δ`, with `δ` a fixed non-constant pattern of size `0.1 · (1 + max |x|)`: a row that
@@ -167,6 +193,11 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("valid()"), "{err}");
+        // A closure's module has been run in training mode by now: the message says so.
+        assert!(
+            err.to_string().contains("running statistics have moved"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -190,6 +221,26 @@ mod tests {
         let x = Tensor::<2>::from_floats([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]], &device);
         let err = GradientKernel::new().check_model(&model, &x).unwrap_err();
         assert!(matches!(err, Error::ModelNotDeterministic { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_model_over_the_whole_batchs_mask_is_a_typed_error_that_names_eval_with() {
+        let device = Device::flex();
+        // The mask of a batch of 3, captured whole: a block of 2 rows cannot take it.
+        let mask = Tensor::<2>::ones([3, 4], &device);
+        let model = move |x: Tensor<2>| {
+            let [n, l] = x.dims();
+            (x * mask.clone().reshape([n, l])).sum_dim(1)
+        };
+        let x = Tensor::<2>::ones([3, 4], &device);
+        let err = GradientKernel::new().check_model(&model, &x).unwrap_err();
+        assert!(matches!(err, Error::ModelPanicked { rows: 2, .. }), "{err}");
+        let message = err.to_string();
+        assert!(message.contains("eval_with"), "{message}");
+        assert!(
+            message.contains("reshape") || message.contains("shape"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -93,7 +93,7 @@ fn linear_model_is_exact_for_every_rule(device: &Device) {
         let out = method.attribute(&model, x.clone(), vec![2, 1]).unwrap();
         let diff = max_abs_diff(&host(&out.values), &expected);
         assert!(diff < 1e-5, "{rule:?} differs by {diff}");
-        assert!(sum_abs(&out.report.delta().unwrap()) < 1e-5, "{rule:?}");
+        assert!(sum_abs(out.report.delta().unwrap()) < 1e-5, "{rule:?}");
         assert_eq!(out.report.steps(), Some(&[7, 7][..]));
     }
 }
@@ -265,7 +265,7 @@ fn adaptive_reports_how_far_the_attributions_moved_in_the_last_doubling(device: 
     for multiply_by_inputs in [true, false] {
         let out = adaptive(multiply_by_inputs);
         assert_eq!(out.report.steps(), Some(&[17; 8][..]));
-        let change = out.report.attribution_change().clone().unwrap();
+        let change = out.report.attribution_change().unwrap();
         // The same nested points as fixed trapezoid rules on 17 and 9 points.
         let (fine, coarse) = (
             host(&trapezoid(17, multiply_by_inputs).values),

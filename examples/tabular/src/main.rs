@@ -58,7 +58,7 @@ fn run(device: Device, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 .with_steps(args.steps)
                 .init()?;
             let maps = ig.attribute(&model, inputs, Target::Class(0))?;
-            let delta = maps.report.delta().clone().unwrap_or_default();
+            let delta = maps.report.delta().unwrap_or_default();
             let worst = delta.iter().fold(0.0f64, |m, d| m.max(d.abs()));
             println!(
                 "integrated gradients, {} steps: Σ attributions − (F(x) − F(0)) is at most {worst:.2e} \

@@ -57,9 +57,11 @@ impl Target<'_> {
     }
 }
 
-/// ember-cli's features for `devices` (`flex`, `ndarray`, `wgpu`/`vulkan`, `tch`/`tch-cuda`).
+/// ember-cli's features for `devices` (`flex`, `ndarray`, `wgpu`/`vulkan`, `tch`/`tch-cuda`):
+/// always the two CPU backends, so that `bench` and `--vs-captum` share one build, and the
+/// features of the other devices named.
 pub fn cli_features(devices: &[String]) -> String {
-    let mut features: Vec<&str> = Vec::new();
+    let mut features: Vec<&str> = vec!["flex", "ndarray"];
     for device in devices {
         let feature = match device.as_str() {
             "vulkan" => "wgpu",
@@ -125,9 +127,10 @@ mod tests {
     fn features_follow_the_devices() {
         let devices = |d: &[&str]| d.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(cli_features(&devices(&["flex", "ndarray"])), "flex,ndarray");
+        assert_eq!(cli_features(&devices(&["flex"])), "flex,ndarray");
         assert_eq!(
             cli_features(&devices(&["flex", "vulkan", "wgpu", "tch-cuda", "tch"])),
-            "flex,wgpu,tch"
+            "flex,ndarray,wgpu,tch"
         );
     }
 

@@ -6,11 +6,19 @@
 //! - `cargo xtask tch`: the LibTorch job. Builds with `tch` too, against the PyTorch 2.9.0 of
 //!   a Python (`EMBER_TCH_PYTHON`, else `python3`), runs clippy and every test body on
 //!   `tch::` (failing, not skipping, when LibTorch cannot run).
-//! - `cargo xtask bench`: runs `ember bench` over the zoo and writes the tables of
+//! - `cargo xtask package`: packages every published crate as `cargo publish` would, without
+//!   uploading, verifies that each builds on its own from its package, prints each `.crate`'s
+//!   size and fails if one is over 10 MB (crates.io's limit). `.ci/run` runs it after `ci`
+//!   (it reads the crates.io index, so it is not part of the offline `cargo xtask ci`).
+//! - `cargo xtask bench`: builds the CLI in the release profile (the features of the measured
+//!   devices only), runs `ember bench` over the zoo and writes the tables of
 //!   `docs/benchmarks.md` (between its `bench:start` and `bench:end` markers);
-//!   `--vs-captum` measures ember and Captum side by side instead (`vs-captum` markers).
+//!   `--vs-captum` measures ember and Captum side by side instead (`vs-captum` markers). The
+//!   binaries are where cargo says it built them, so `CARGO_TARGET_DIR` is respected.
 
 mod bench;
+mod package;
+mod release;
 mod tch;
 mod vs_captum;
 
@@ -37,7 +45,15 @@ enum Task {
     /// The LibTorch job: clippy and every test body on the `tch` backend, built against the
     /// PyTorch 2.9.0 of `EMBER_TCH_PYTHON` (default `python3`).
     Tch,
-    /// Runs `ember bench` over the zoo models and rewrites the tables in docs/benchmarks.md.
+    /// Packages every published crate as `cargo publish` would (no upload), builds each on its
+    /// own from its package, prints each `.crate`'s size and fails if one is over 10 MB.
+    Package {
+        /// Only make the `.crate` files: do not build each one on its own.
+        #[arg(long)]
+        no_verify: bool,
+    },
+    /// Runs `ember bench` over the zoo models, on a release build, and rewrites the tables in
+    /// docs/benchmarks.md.
     Bench {
         /// Timed repetitions per measurement.
         #[arg(long, default_value_t = 15)]
@@ -160,6 +176,13 @@ fn main() -> ExitCode {
             eprintln!("\n==> all CI checks passed");
             ExitCode::SUCCESS
         }
+        Task::Package { no_verify } => match package::run(no_verify) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("xtask package: {message}");
+                ExitCode::FAILURE
+            }
+        },
         Task::Tch => match tch::run() {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {

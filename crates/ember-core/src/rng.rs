@@ -27,9 +27,10 @@ impl SplitMix64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
-    /// A standard normal draw, by Marsaglia and Tsang's ziggurat (2000) with 256 layers: about
-    /// 5 ns a draw, several times faster than Box–Muller, which matters when SmoothGrad draws
-    /// one number per input element per noisy copy.
+    /// A standard normal draw, by Marsaglia and Tsang's ziggurat (2000) with 256 layers: cheaper
+    /// than Box–Muller (no logarithm or trigonometry on most draws), which matters when
+    /// SmoothGrad draws one number per input element per noisy copy (its cost:
+    /// `docs/benchmarks.md`).
     pub fn next_normal(&mut self) -> f64 {
         let t = ziggurat();
         loop {

@@ -51,8 +51,9 @@ const LIBTORCH_CPU: u16 = 2;
 
 /// The most rows per pass on CPU backends (flex, ndarray).
 ///
-/// Measured with `ember bench` on a 2-core CPU: blocks of about 128 rows keep a small model's
-/// activations in cache and ran faster than one large block (see `docs/benchmarks.md`).
+/// Chosen with `ember bench`'s rows-per-pass sweep on a 2-core CPU, where blocks of about 128
+/// rows kept a small model's activations in cache (the figures, and the model they do not hold
+/// for, are in `docs/benchmarks.md`).
 pub const CPU_MAX_ROWS: usize = 128;
 
 /// The most rows per pass on GPU backends: large enough to fill a GPU with a small model.

@@ -1,9 +1,9 @@
 //! Rows per pass tuned for throughput: a short measured search, once per model, row shape and
 //! device, remembered for the process.
 //!
-//! The best block differs per model and machine: on this project's 2-core CPU the zoo's
-//! tabular model ran fastest at 512 rows and the CNN at 64–128 (`docs/benchmarks.md`), while
-//! the default ([`default_rows`](super::default_rows)) is one cap per device class.
+//! The best block differs per model and machine (the rows-per-pass sweeps of
+//! `docs/benchmarks.md`), while the default ([`default_rows`](super::default_rows)) is one cap
+//! per device class.
 //! [`GradientKernel::tune_rows`] times the raw forward+backward (the least work any gradient
 //! method does) over the same rows in blocks of each candidate size and keeps the fastest.
 

@@ -15,10 +15,8 @@
 //! Captum's `LayerAttribution.interpolate` uses).
 
 use burn::config::Config;
-use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
-use burn::tensor::module::interpolate;
-use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+use burn::tensor::{Tensor, TensorData};
 use ember_core::KernelSettings;
 use ember_core::{
     Attributions, Error, GradientKernel, LayerAttribution, Model, Result, SplitModel, Target,
@@ -189,7 +187,11 @@ impl GradCam {
 
 /// A map `[N, c, h, w]` resized to `[N, c, height, width]` by bilinear interpolation with
 /// half-pixel centres (PyTorch's `align_corners=False`, as Captum's
-/// `LayerAttribution.interpolate`).
+/// `LayerAttribution.interpolate`): edges are clamped, not padded.
+///
+/// Computed as two small interpolation matrices built on the host and applied with matmuls
+/// (`A_h · M · A_wᵀ` per map), the same answer on every backend: Burn's `interpolate` read a
+/// zero row above the image on wgpu's OpenGL backend.
 ///
 /// # Errors
 ///
@@ -202,8 +204,69 @@ pub fn upsample(map: Tensor<4>, [height, width]: [usize; 2]) -> Result<Tensor<4>
             expected: "a height and a width of at least 1",
         });
     }
-    let options = InterpolateOptions::new(InterpolateMode::Bilinear)
-        .with_align_corners(false)
-        .with_output_size([height, width]);
-    Ok(interpolate(map, options))
+    let [n, c, h, w] = map.dims();
+    let device = map.device();
+    // `[in, out]`: column `o` holds output `o`'s weights over the input positions.
+    let weights = |input: usize, output: usize| -> Tensor<2> {
+        Tensor::from_data(
+            TensorData::new(interpolation(input, output), [input, output]),
+            &device,
+        )
+    };
+    let rows = n * c;
+    // Along the width: [rows · h, w] · [w, width].
+    let x: Tensor<2> = map.reshape([rows * h, w]).matmul(weights(w, width));
+    // Along the height: [rows · width, h] · [h, height].
+    let x: Tensor<3> = x.reshape([rows, h, width]).swap_dims(1, 2);
+    let x: Tensor<2> = x.reshape([rows * width, h]).matmul(weights(h, height));
+    let x: Tensor<3> = x.reshape([rows, width, height]).swap_dims(1, 2);
+    Ok(x.reshape([n, c, height, width]))
+}
+
+/// The `[input, output]` matrix of 1-D linear interpolation with half-pixel centres, row-major:
+/// output `o` samples the input at `(o + ½) · input / output − ½`, clamped to `[0, input − 1]`.
+fn interpolation(input: usize, output: usize) -> Vec<f64> {
+    let mut m = vec![0.0; input * output];
+    let scale = input as f64 / output as f64;
+    for o in 0..output {
+        let src = ((o as f64 + 0.5) * scale - 0.5).max(0.0);
+        let i0 = (src.floor() as usize).min(input - 1);
+        let i1 = (i0 + 1).min(input - 1);
+        let t = src - i0 as f64;
+        m[i0 * output + o] += 1.0 - t;
+        m[i1 * output + o] += t;
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interpolation;
+
+    #[test]
+    fn interpolation_weights_are_pytorchs_half_pixel_rule_with_clamped_edges() {
+        // 2 → 4: outputs sample at −0.25 (clamped to 0), 0.25, 0.75, 1.25 (1 at the edge).
+        let m = interpolation(2, 4);
+        let column = |o: usize| [m[o], m[4 + o]];
+        assert_eq!(column(0), [1.0, 0.0]);
+        assert_eq!(column(1), [0.75, 0.25]);
+        assert_eq!(column(2), [0.25, 0.75]);
+        assert_eq!(column(3), [0.0, 1.0]);
+        // Any size: every output's weights sum to 1 and are non-negative.
+        for (input, output) in [(7, 224), (3, 5), (5, 3), (1, 4), (4, 4)] {
+            let m = interpolation(input, output);
+            for o in 0..output {
+                let sum: f64 = (0..input).map(|i| m[i * output + o]).sum();
+                assert!((sum - 1.0).abs() < 1e-12, "{input} → {output}: {sum}");
+                assert!((0..input).all(|i| m[i * output + o] >= 0.0));
+            }
+        }
+        // The same size is the identity.
+        let m = interpolation(4, 4);
+        for i in 0..4 {
+            for o in 0..4 {
+                assert_eq!(m[i * 4 + o], f64::from(u8::from(i == o)));
+            }
+        }
+    }
 }

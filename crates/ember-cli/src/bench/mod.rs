@@ -149,13 +149,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())??;
     let json = serde_json::to_string(&result).map_err(|e| e.to_string())?;
     if let Some(path) = &args.append_to {
-        use std::io::Write;
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        writeln!(file, "{json}").map_err(|e| e.to_string())?;
+        append_line(path, &json)?;
     }
     if args.json || args.rss_child {
         println!("{json}");
@@ -387,9 +381,20 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
+/// Appends `line` to `path` (`--append-to`), creating the file.
+fn append_line(path: &std::path::Path, line: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    writeln!(file, "{line}").map_err(|e| e.to_string())
+}
+
 /// The method's name in the results: a noise tunnel's kind (`smoothgrad`, `vargrad`), with its
 /// inner method apart ([`inner_name`]).
-pub(super) fn method_name(spec: MethodSpec) -> String {
+fn method_name(spec: MethodSpec) -> String {
     match spec {
         MethodSpec::Smooth { kind, .. } => kind.method_name().to_string(),
         base => base.name(),
@@ -397,7 +402,7 @@ pub(super) fn method_name(spec: MethodSpec) -> String {
 }
 
 /// A noise tunnel's inner method.
-pub(super) fn inner_name(spec: MethodSpec) -> Option<String> {
+fn inner_name(spec: MethodSpec) -> Option<String> {
     match spec {
         MethodSpec::Smooth { inner, .. } => Some(inner.name().to_string()),
         MethodSpec::Base(_) | MethodSpec::Layer(_) => None,

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use super::{BenchArgs, inner_name, method_name};
+use super::{BenchArgs, append_line, inner_name, method_name};
 use crate::names::{DEFAULT_SAMPLES, resolve_method};
 
 /// The process's peak resident set size (`VmHWM`), where the OS reports it (Linux).
@@ -79,13 +79,7 @@ pub(super) fn run_rss(args: &BenchArgs) -> Result<(), String> {
         "rss_ratio": ratio,
     });
     if let Some(path) = &args.append_to {
-        use std::io::Write;
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        writeln!(file, "{summary}").map_err(|e| e.to_string())?;
+        append_line(path, &summary.to_string())?;
     }
     if args.json {
         println!("{summary}");

@@ -15,8 +15,12 @@
 //!   `docs/benchmarks.md` (between its `bench:start` and `bench:end` markers);
 //!   `--vs-captum` measures ember and Captum side by side instead (`vs-captum` markers). The
 //!   binaries are where cargo says it built them, so `CARGO_TARGET_DIR` is respected.
+//! - `cargo xtask gpu-bundle DIR`: a folder (under 60 MiB) that checks and benchmarks ember on
+//!   a GPU machine without Rust or network: a stripped release `ember` with wgpu, the weights,
+//!   photos and fixture, Captum's wheel, the Vulkan loader and `gpu-check.sh`.
 
 mod bench;
+mod gpu_bundle;
 mod package;
 mod release;
 mod tch;
@@ -72,6 +76,26 @@ enum Task {
         /// The Python with torch and captum for `--vs-captum`.
         #[arg(long, default_value = "python3")]
         python: String,
+    },
+    /// Makes the GPU check's folder: a release `ember` with wgpu, EfficientNet-Lite0's weights
+    /// and the photos, the fixture, Captum's wheel, the Vulkan loader and `gpu-check.sh`.
+    GpuBundle {
+        /// The folder to make (emptied first).
+        dir: std::path::PathBuf,
+        /// Use this `ember` binary (built with the `wgpu` feature) instead of building the
+        /// release one.
+        #[arg(long)]
+        ember: Option<std::path::PathBuf>,
+        /// EfficientNet-Lite0's `.pth` (default: `EMBER_EFFICIENTNET_LITE0`).
+        #[arg(long)]
+        weights: Option<std::path::PathBuf>,
+        /// A folder holding the wheels (captum 0.9.0, efficientnet-lite-pytorch 0.1.0) instead
+        /// of `pip download`.
+        #[arg(long)]
+        wheels: Option<std::path::PathBuf>,
+        /// Leave the Vulkan loader (Debian's libvulkan1) out.
+        #[arg(long)]
+        no_loader: bool,
     },
 }
 
@@ -133,31 +157,98 @@ const TEST: &[Step] = &[
     },
 ];
 
+/// The wgpu tests once more on every graphics API (`vulkan`, `gl`) that has an adapter here
+/// and that the first run did not use: a machine with Mesa's lavapipe and llvmpipe tests both.
+/// The adapters are those the test build's `ember devices --json` lists.
+fn other_graphics_apis() -> bool {
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let ember = std::path::Path::new(&target).join("debug/ember");
+    let listed = Command::new(&ember)
+        .args(["devices", "--json"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok());
+    let Some(listed) = listed else {
+        eprintln!(
+            "==> could not list the adapters with {} devices --json; the wgpu tests ran on one \
+             graphics API only",
+            ember.display()
+        );
+        return true;
+    };
+    let first = match std::env::var("EMBER_WGPU_API").as_deref() {
+        Ok(api @ ("vulkan" | "gl")) => api.to_string(),
+        _ => listed["wgpu_default"]["api"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let mut apis: Vec<String> = listed["adapters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["device"].as_str().map(str::to_string))
+        .filter(|api| *api != first)
+        .collect();
+    apis.sort();
+    apis.dedup();
+    eprintln!(
+        "\n==> the wgpu tests ran on {}; other graphics APIs with an adapter here: {}",
+        if first.is_empty() { "none" } else { &first },
+        if apis.is_empty() {
+            "none".to_string()
+        } else {
+            apis.join(", ")
+        }
+    );
+    let args = [
+        "test",
+        "--workspace",
+        "--features",
+        FEATURES,
+        "--lib",
+        "--bins",
+        "--tests",
+        "--",
+        "wgpu::",
+    ];
+    apis.iter().all(|api| {
+        let env = [("EMBER_WGPU_API".to_string(), api.clone())];
+        run_cargo(&format!("wgpu tests on {api}"), &args, &env)
+    })
+}
+
 fn run(step: &Step) -> bool {
     run_with(step, &[])
 }
 
 /// Runs `step` with extra environment variables.
 fn run_with(step: &Step, env: &[(String, String)]) -> bool {
+    run_cargo(step.name, step.args, env)
+}
+
+/// Runs `cargo args` with extra environment variables, logging it as `name`.
+fn run_cargo(name: &str, args: &[&str], env: &[(String, String)]) -> bool {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("\n==> {} : cargo {}", step.name, step.args.join(" "));
+    eprintln!("\n==> {name} : cargo {}", args.join(" "));
     let started = Instant::now();
     let status = Command::new(cargo)
-        .args(step.args)
+        .args(args)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .status();
     let seconds = started.elapsed().as_secs_f64();
     match status {
         Ok(status) if status.success() => {
-            eprintln!("==> {} passed in {seconds:.0} s", step.name);
+            eprintln!("==> {name} passed in {seconds:.0} s");
             true
         }
         Ok(status) => {
-            eprintln!("==> {} FAILED ({status}) after {seconds:.0} s", step.name);
+            eprintln!("==> {name} FAILED ({status}) after {seconds:.0} s");
             false
         }
         Err(error) => {
-            eprintln!("==> {} could not start cargo: {error}", step.name);
+            eprintln!("==> {name} could not start cargo: {error}");
             false
         }
     }
@@ -172,6 +263,9 @@ fn main() -> ExitCode {
                 if !run(step) {
                     return ExitCode::FAILURE;
                 }
+                if step.name == TEST[0].name && !other_graphics_apis() {
+                    return ExitCode::FAILURE;
+                }
             }
             eprintln!("\n==> all CI checks passed");
             ExitCode::SUCCESS
@@ -183,6 +277,28 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Task::GpuBundle {
+            dir,
+            ember,
+            weights,
+            wheels,
+            no_loader,
+        } => {
+            let options = gpu_bundle::Options {
+                dir,
+                ember,
+                weights,
+                wheels,
+                no_loader,
+            };
+            match gpu_bundle::run(&options) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("xtask gpu-bundle: {message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Task::Tch => match tch::run() {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {

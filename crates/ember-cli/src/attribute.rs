@@ -57,7 +57,7 @@ pub struct AttributeArgs {
     /// Random seed (smoothgrad, and the uniform baseline).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// The backend: flex, ndarray, wgpu (any GPU), vulkan (wgpu pinned to Vulkan), or tch /
+    /// The backend: flex, ndarray, wgpu (any GPU), vulkan or gl (wgpu pinned to one API), or tch /
     /// tch-cuda (LibTorch on the CPU / first CUDA GPU; a build with the `tch` feature).
     #[arg(long, default_value = "flex")]
     pub device: Backend,

@@ -7,12 +7,14 @@
 //! ember bench --model mlp --method integrated-gradients --json
 //! ember train --model all
 //! ember methods
+//! ember devices                      # backends of this build, GPU adapters wgpu finds
 //! ember similarity --model all-MiniLM-L6-v2/ --text "fresh bread?" --reference "a bakery"
 //! ```
 
 mod attribute;
 mod bench;
 mod compare;
+mod devices;
 mod explain;
 mod io;
 mod methods;
@@ -49,6 +51,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Lists every attribution method: names, aliases, family, sign, cost.
     Methods(methods::MethodsArgs),
+    /// Lists the backends of this build and the GPU adapters wgpu finds on this machine.
+    Devices(devices::DevicesArgs),
 }
 
 fn main() -> ExitCode {
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
         Command::Similarity(args) => similarity::run(args),
         Command::Train(args) => train::run(args),
         Command::Methods(args) => methods::run(args),
+        Command::Devices(args) => devices::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
+use ember::backend::{Backend, Precision};
 use ember::burn::tensor::{Device, Tensor};
 use ember_zoo::efficientnet::{Prediction, top_classes};
 use ember_zoo::photos::{Photo, batch, load_photos};
@@ -30,8 +31,12 @@ pub struct SampleArgs {
     /// EfficientNet-Lite0's weights (.pth), to write its predicted classes as `targets`.
     #[arg(long)]
     pub weights: Option<PathBuf>,
+    /// The backend that runs efficientnet-lite0 on the photos: flex, ndarray, wgpu, vulkan,
+    /// gl (its logits are written as `logits`, so that devices can be compared).
+    #[arg(long, default_value = "flex")]
+    pub device: Backend,
     /// The safetensors file to write (`inputs` float32, `targets` int64 labels or, for photos,
-    /// the predicted classes).
+    /// the predicted classes, and their `logits`).
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -95,8 +100,11 @@ struct Predict<'a> {
     device: &'a Device,
 }
 
+/// The photos, the model's predictions and its logits (row-major, one row per photo).
+type Predicted = (Vec<Photo>, Vec<Prediction>, Vec<f64>);
+
 impl ZooVisitor for Predict<'_> {
-    type Output = Result<(Vec<Photo>, Vec<Prediction>), String>;
+    type Output = Result<Predicted, String>;
 
     fn visit<const D: usize, N: ZooNet<D>>(self, model: N) -> Self::Output {
         let size = N::INFO.sample_shape[1];
@@ -104,8 +112,10 @@ impl ZooVisitor for Predict<'_> {
         let mut shape = [photos.len(); D];
         shape[1..].copy_from_slice(N::INFO.sample_shape);
         let input: Tensor<D> = batch(&photos, self.device).reshape(shape);
-        let predictions = top_classes(model.logits(input)).map_err(|e| e.to_string())?;
-        Ok((photos, predictions))
+        let logits = model.logits(input);
+        let values = ember::validate::read_f64(logits.clone()).map_err(|e| e.to_string())?;
+        let predictions = top_classes(logits).map_err(|e| e.to_string())?;
+        Ok((photos, predictions, values))
     }
 }
 
@@ -118,16 +128,20 @@ fn photos(args: &SampleArgs) -> Result<(), String> {
             args.model
         ));
     }
-    let device = Device::flex();
+    let device = args
+        .device
+        .device_with(Precision::F32)
+        .map_err(|e| e.to_string())?;
     let predict = Predict {
         images: &args.images,
         device: &device,
     };
-    let (photos, predictions) = args
+    let (photos, predictions, logits) = args
         .model
         .visit(args.weights.as_deref(), &device, predict)
         .map_err(|e| e.to_string())??;
     let n = photos.len();
+    let logits_len = logits.len();
     let mut shape = vec![n];
     shape.extend_from_slice(args.model.sample_shape());
     let inputs: Vec<f64> = photos
@@ -143,13 +157,17 @@ fn photos(args: &SampleArgs) -> Result<(), String> {
             .collect::<Vec<_>>()
             .join(","),
     );
+    metadata.insert("device".into(), args.device.to_string());
     metadata.insert(
         "preprocess".into(),
         "RGB; Pillow-exact bilinear resize to 224x224; (pixel - 127) / 128".into(),
     );
     io::write_atomically(
         &args.out,
-        &[("inputs", inputs, shape.clone())],
+        &[
+            ("inputs", inputs, shape.clone()),
+            ("logits", logits, vec![n, logits_len / n.max(1)]),
+        ],
         Some((
             "targets",
             predictions.iter().map(|p| p.class as i64).collect(),
@@ -167,7 +185,8 @@ fn photos(args: &SampleArgs) -> Result<(), String> {
         );
     }
     println!(
-        "wrote {n} photo(s) as `inputs` {shape:?} and the predicted classes as `targets` to {}",
+        "wrote {n} photo(s) as `inputs` {shape:?}, the predicted classes as `targets` and the \
+         logits as `logits` to {}",
         args.out.display()
     );
     Ok(())

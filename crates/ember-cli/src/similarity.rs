@@ -68,7 +68,7 @@ pub struct SimilarityArgs {
     /// The most rows per forward+backward pass (default: the device's).
     #[arg(long)]
     pub max_rows: Option<usize>,
-    /// The backend: flex, ndarray, wgpu (any GPU), vulkan (wgpu pinned to Vulkan), or tch /
+    /// The backend: flex, ndarray, wgpu (any GPU), vulkan or gl (wgpu pinned to one API), or tch /
     /// tch-cuda (LibTorch on the CPU / first CUDA GPU; a build with the `tch` feature).
     #[arg(long, default_value = "flex")]
     pub device: Backend,

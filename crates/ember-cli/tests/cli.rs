@@ -491,6 +491,7 @@ fn every_device_agrees_with_flex_in_f32_and_f64() {
     let required = std::env::var("EMBER_REQUIRE_WGPU").is_ok_and(|v| !v.is_empty() && v != "0");
     let wgpu = match std::env::var("EMBER_WGPU_API").as_deref() {
         Ok("vulkan") => "vulkan",
+        Ok("gl") => "gl",
         _ => "wgpu",
     };
     for (model, shape) in [("mlp", vec![2, 64]), ("cnn", vec![2, 1, 8, 8])] {

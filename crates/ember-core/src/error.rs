@@ -115,7 +115,7 @@ pub enum Error {
 
     /// The device does not support a floating-point precision.
     #[error(
-        "device {device} does not support {dtype}; expected a device with {dtype} support (Metal has no f64: use f32, or a Vulkan/CPU device)"
+        "device {device} does not support {dtype}; expected a device with {dtype} support (Metal and OpenGL have no f64: use f32, or a Vulkan or CPU device)"
     )]
     UnsupportedDType {
         /// The device, formatted.

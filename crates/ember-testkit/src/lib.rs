@@ -6,7 +6,8 @@
 //! not compiled, or wgpu finds no adapter) shows its tests as **ignored**, never as passed, with
 //! a note on stderr saying why; with `EMBER_REQUIRE_WGPU=1` (set by CI) a wgpu test that cannot
 //! run fails instead, and with `EMBER_REQUIRE_TCH=1` (set by `cargo xtask tch`) a LibTorch
-//! test. Output and flags are libtest's (`cargo test -- flex::`, `--list`,
+//! test. An adapter that runs but lacks what a suite needs (f64 shaders on OpenGL, see
+//! [`lacks`]) shows its tests as ignored, required or not. Output and flags are libtest's (`cargo test -- flex::`, `--list`,
 //! `--exact`), through `libtest-mimic`.
 //!
 //! A backend is opened only when one of its tests is selected, once per process.
@@ -32,6 +33,27 @@ pub const REQUIRE_TCH: &str = "EMBER_REQUIRE_TCH";
 /// The environment variable that turns a missing file a suite needs (pretrained weights) into
 /// failed tests instead of ignored ones. CI sets it.
 pub const REQUIRE_FILES: &str = "EMBER_REQUIRE_WEIGHTS";
+
+/// The environment variable that pins the `wgpu` tests to one graphics API: `vulkan` or `gl`;
+/// unset or `auto` lets wgpu choose. `.ci/run` pins Vulkan (lavapipe), and `cargo xtask ci`
+/// runs the wgpu tests once more on every other graphics API the machine offers.
+pub const WGPU_API: &str = "EMBER_WGPU_API";
+
+/// How an opener's reason starts when the backend runs here but lacks a capability the suite
+/// needs (f64 shaders on OpenGL): such tests show as ignored even where the backend is required,
+/// since nothing on the machine can make them run. Make the reason with [`lacks`].
+pub const LACKS: &str = "the adapter lacks ";
+
+/// The reason for a missing capability: `lacks("f64 shaders")`.
+pub fn lacks(what: &str) -> String {
+    format!("{LACKS}{what}")
+}
+
+/// Whether a required backend that cannot run, for `reason`, fails its tests: yes, unless the
+/// reason is a missing capability ([`lacks`]).
+fn fails_when_required(reason: &str) -> bool {
+    !reason.starts_with(LACKS)
+}
 
 /// The backends every body runs on, by the name that prefixes its tests.
 pub const BACKENDS: [&str; 4] = ["flex", "ndarray", "wgpu", "tch"];
@@ -139,6 +161,9 @@ impl Suite {
                         }
                         Ok(_) => {}
                         Err(reason) => match required_by(backend) {
+                            Some(var) if is_set(var) && !fails_when_required(reason) => {
+                                note(&format!("IGNORED on {backend}, required or not: {reason}"))
+                            }
                             Some(var) if is_set(var) => note(&format!(
                                 "{backend} cannot run, and {var} is set: {reason}"
                             )),
@@ -153,12 +178,25 @@ impl Suite {
                 trials.push(match device.clone() {
                     Ok(device) => {
                         let body = Arc::clone(body);
+                        let serial = on_opengl(&device);
                         Trial::test(full, move || {
+                            // wgpu's OpenGL backend panics when a thread waits more than a
+                            // second for the GL context ("Could not lock adapter context"),
+                            // which a slow software GL under load makes happen: one OpenGL
+                            // body at a time.
+                            let _turn = serial.then(|| {
+                                OPENGL
+                                    .lock()
+                                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                            });
                             body(&device);
                             Ok(())
                         })
                     }
-                    Err(reason) if required_by(backend).is_some_and(is_set) => {
+                    Err(reason)
+                        if required_by(backend).is_some_and(is_set)
+                            && fails_when_required(&reason) =>
+                    {
                         let var = required_by(backend).unwrap_or_default();
                         Trial::test(full, move || {
                             Err(Failed::from(format!(
@@ -230,8 +268,8 @@ pub fn path(var: &str) -> std::path::PathBuf {
 }
 
 /// The opener of the crates that test on Burn's devices directly (zoo, text, metrics):
-/// `flex`, `ndarray`, `wgpu` (this crate's `wgpu` feature; on Vulkan when
-/// `EMBER_WGPU_API=vulkan`) or `tch` (its `tch` feature: LibTorch on the CPU), each touched
+/// `flex`, `ndarray`, `wgpu` (this crate's `wgpu` feature; on the graphics API of
+/// [`WGPU_API`]) or `tch` (its `tch` feature: LibTorch on the CPU), each touched
 /// once so that a missing adapter or PyTorch shows here, or why it cannot run.
 pub fn open(name: &str) -> Result<Device, String> {
     match name {
@@ -246,9 +284,12 @@ pub fn open(name: &str) -> Result<Device, String> {
 
 #[cfg(feature = "wgpu")]
 fn open_wgpu() -> Result<Device, String> {
-    let api = match std::env::var("EMBER_WGPU_API").as_deref() {
-        Ok("vulkan") => burn::tensor::wgpu::WgpuBackend::Vulkan,
-        _ => burn::tensor::wgpu::WgpuBackend::Auto,
+    use burn::tensor::wgpu::WgpuBackend;
+    let api = match std::env::var(WGPU_API).as_deref() {
+        Ok("vulkan") => WgpuBackend::Vulkan,
+        Ok("gl") => WgpuBackend::Gl,
+        Ok("auto" | "") | Err(_) => WgpuBackend::Auto,
+        Ok(other) => return Err(format!("{WGPU_API}={other}: expected vulkan, gl or auto")),
     };
     let device = Device::wgpu_options()
         .graphics_api(api)
@@ -284,6 +325,14 @@ fn touch(device: &Device) -> Result<(), String> {
         .try_into_data()
         .map(|_| ())
         .map_err(|e| format!("{e:?}"))
+}
+
+/// Held by the body that runs on wgpu's OpenGL backend, so that one runs at a time.
+static OPENGL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Whether `device` is wgpu on OpenGL (Burn's `Debug` names the graphics API).
+fn on_opengl(device: &Device) -> bool {
+    format!("{device:?}").contains("backend: Gl")
 }
 
 /// Opens a backend, turning a panic of the backend into the reason it cannot run.

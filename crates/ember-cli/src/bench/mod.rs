@@ -47,7 +47,7 @@ pub struct BenchArgs {
     /// The method that smoothgrad wraps (default: saliency).
     #[arg(long, value_parser = crate::names::parse_inner)]
     pub inner: Option<BaseMethod>,
-    /// The backend: flex, ndarray, wgpu, vulkan, tch or tch-cuda (the `tch` feature).
+    /// The backend: flex, ndarray, wgpu, vulkan, gl, tch or tch-cuda (the `tch` feature).
     #[arg(long, default_value = "flex")]
     pub device: Backend,
     /// Timed repetitions of each side (after one warm-up); the median is reported.

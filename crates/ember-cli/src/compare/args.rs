@@ -36,7 +36,7 @@ pub struct CompareArgs {
     /// efficientnet-lite0, which explains `--images`.
     #[arg(long)]
     pub examples: Option<usize>,
-    /// The backend: flex, ndarray, wgpu (any GPU), vulkan, tch or tch-cuda (the `tch` feature).
+    /// The backend: flex, ndarray, wgpu (any GPU), vulkan, gl, tch or tch-cuda (the `tch` feature).
     #[arg(long, default_value = "flex")]
     pub device: Backend,
     /// The report's directory (created; existing files of the same names are replaced).

@@ -22,6 +22,9 @@ pub enum Backend {
     /// Use it to insist on Vulkan: on a Linux machine without a GPU, `Wgpu` may settle on
     /// OpenGL (llvmpipe) rather than Vulkan (lavapipe), since wgpu types lavapipe as a CPU.
     Vulkan,
+    /// Burn's wgpu backend pinned to OpenGL (feature `wgpu`): what wgpu's automatic choice
+    /// settles on where a machine has Mesa's OpenGL and no Vulkan driver. OpenGL has no f64.
+    Gl,
     /// Burn's LibTorch backend on the CPU: PyTorch's own kernels (feature `tch`, built against
     /// an installed PyTorch 2.9.0; see the book's backends page).
     ///
@@ -46,13 +49,15 @@ impl Backend {
     /// The backends ember tests on: the two CPU backends and wgpu.
     pub const ALL: [Backend; 3] = [Backend::Flex, Backend::Ndarray, Backend::Wgpu];
 
-    /// The backend's name as used on command lines: `flex`, `ndarray`, `wgpu` or `vulkan`.
+    /// The backend's name as used on command lines: `flex`, `ndarray`, `wgpu`, `vulkan`, `gl`,
+    /// `tch` or `tch-cuda`.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Flex => "flex",
             Backend::Ndarray => "ndarray",
             Backend::Wgpu => "wgpu",
             Backend::Vulkan => "vulkan",
+            Backend::Gl => "gl",
             Backend::Tch => "tch",
             Backend::TchCuda => "tch-cuda",
         }
@@ -64,7 +69,7 @@ impl Backend {
             Backend::Flex => cfg!(feature = "flex"),
             Backend::Ndarray => cfg!(feature = "ndarray"),
             Backend::Wgpu => cfg!(feature = "wgpu"),
-            Backend::Vulkan => cfg!(feature = "wgpu"),
+            Backend::Vulkan | Backend::Gl => cfg!(feature = "wgpu"),
             Backend::Tch | Backend::TchCuda => cfg!(feature = "tch"),
         }
     }
@@ -88,13 +93,13 @@ impl Backend {
             #[allow(deprecated)]
             Backend::Ndarray => Ok(Device::ndarray()),
             #[cfg(feature = "wgpu")]
-            Backend::Wgpu | Backend::Vulkan => wgpu::open(self),
+            Backend::Wgpu | Backend::Vulkan | Backend::Gl => wgpu::open(self),
             #[cfg(feature = "tch")]
             Backend::Tch | Backend::TchCuda => tch::open(self, None),
             #[allow(unreachable_patterns)]
             other => {
                 let feature = match other {
-                    Backend::Vulkan => "wgpu",
+                    Backend::Vulkan | Backend::Gl => "wgpu",
                     Backend::TchCuda => "tch",
                     _ => other.name(),
                 };
@@ -118,7 +123,8 @@ impl Backend {
     ///
     /// - [`Error::BackendUnavailable`] as for [`device`](Self::device), or if the device's
     ///   precision was already fixed to another one;
-    /// - [`Error::UnsupportedDType`] if the device lacks the precision (Metal has no f64).
+    /// - [`Error::UnsupportedDType`] if the device lacks the precision (Metal and OpenGL have no
+    ///   f64).
     pub fn device_with(self, precision: Precision) -> Result<Device> {
         // LibTorch's device is touched when opened, which fixes its precision: set it first.
         #[cfg(feature = "tch")]
@@ -132,39 +138,69 @@ impl Backend {
 }
 
 #[cfg(feature = "wgpu")]
-mod wgpu {
-    use std::sync::OnceLock;
+mod wgpu;
 
-    use burn::tensor::Device;
-    use burn::tensor::wgpu::WgpuBackend;
-    use ember_core::{Error, Result};
+impl Backend {
+    /// The GPU adapter this backend's device runs on (opening the device if needed): its name,
+    /// driver, graphics API and f64 support. For the wgpu backends only.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BackendUnavailable`] as for [`device`](Self::device), or for a backend that is
+    /// not wgpu.
+    pub fn adapter(self) -> Result<Adapter> {
+        match self {
+            #[cfg(feature = "wgpu")]
+            Backend::Wgpu | Backend::Vulkan | Backend::Gl => wgpu::adapter(self),
+            other => {
+                other.device()?;
+                Err(Error::BackendUnavailable {
+                    backend: other.name().into(),
+                    reason: "it runs on no wgpu adapter (adapters are wgpu's)".into(),
+                })
+            }
+        }
+    }
+}
 
-    use super::Backend;
+/// A GPU adapter wgpu finds on this machine (see [`adapters`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adapter {
+    /// The graphics API: `vulkan`, `metal`, `dx12`, `gl` (or `webgpu`).
+    pub api: &'static str,
+    /// The adapter's name, e.g. `NVIDIA H200` or `llvmpipe (LLVM 15.0.6, 256 bits)`.
+    pub name: String,
+    /// The PCI vendor id (0x10de NVIDIA, 0x1002 AMD, 0x8086 Intel; Mesa's software
+    /// rasterisers report their own or 0).
+    pub vendor: u32,
+    /// `discrete-gpu`, `integrated-gpu`, `virtual-gpu`, `cpu` (a software rasteriser such as
+    /// lavapipe) or `other` (wgpu types OpenGL's llvmpipe so).
+    pub device_type: &'static str,
+    /// The driver's name, e.g. `NVIDIA` or `llvmpipe`.
+    pub driver: String,
+    /// The driver's version string.
+    pub driver_info: String,
+    /// Whether the adapter runs f64 shaders (`--dtype f64`); OpenGL and Metal do not.
+    pub f64: bool,
+    /// The largest buffer the adapter allows, in bytes.
+    pub max_buffer_size: u64,
+    /// The largest storage binding, in bytes: the largest tensor one kernel reads.
+    pub max_storage_buffer_binding_size: u64,
+    /// The backend that pins this graphics API ([`Backend::Vulkan`], [`Backend::Gl`]), if
+    /// ember has one; the others are reached through [`Backend::Wgpu`]'s automatic choice.
+    pub pinned: Option<Backend>,
+}
 
-    /// Opens the default adapter on the backend's graphics API, once per process: Burn's wgpu
-    /// runtime can be initialised only once per selector, and reports a missing adapter as an
-    /// error here rather than as a panic inside the first kernel.
-    pub(super) fn open(backend: Backend) -> Result<Device> {
-        static AUTO: OnceLock<Result<Device, String>> = OnceLock::new();
-        static VULKAN: OnceLock<Result<Device, String>> = OnceLock::new();
-        let (cell, api) = match backend {
-            Backend::Vulkan => (&VULKAN, WgpuBackend::Vulkan),
-            _ => (&AUTO, WgpuBackend::Auto),
-        };
-        cell.get_or_init(|| {
-            Device::wgpu_options()
-                .graphics_api(api)
-                .init()
-                .map_err(|e| format!("no usable adapter: {e}"))
-        })
-        .clone()
-        .map_err(|reason| Error::BackendUnavailable {
-            backend: backend.name().into(),
-            reason: format!(
-                "{reason} (on Linux without a GPU, `apt-get install mesa-vulkan-drivers` \
-                 provides lavapipe)"
-            ),
-        })
+/// Every GPU adapter wgpu finds on this machine, on every graphics API of this build (empty
+/// without the `wgpu` feature, or with no adapter). Listing opens no device.
+pub fn adapters() -> Vec<Adapter> {
+    #[cfg(feature = "wgpu")]
+    {
+        wgpu::adapters()
+    }
+    #[cfg(not(feature = "wgpu"))]
+    {
+        Vec::new()
     }
 }
 
@@ -305,12 +341,13 @@ impl FromStr for Backend {
             "ndarray" => Ok(Backend::Ndarray),
             "wgpu" => Ok(Backend::Wgpu),
             "vulkan" => Ok(Backend::Vulkan),
+            "gl" | "opengl" => Ok(Backend::Gl),
             "tch" => Ok(Backend::Tch),
             "tch-cuda" => Ok(Backend::TchCuda),
             _ => Err(Error::InvalidConfig {
                 name: "device",
                 value: format!("`{s}`"),
-                expected: "one of flex, ndarray, wgpu, vulkan, tch, tch-cuda",
+                expected: "one of flex, ndarray, wgpu, vulkan, gl, tch, tch-cuda",
             }),
         }
     }
@@ -352,6 +389,7 @@ mod tests {
             Backend::Ndarray,
             Backend::Wgpu,
             Backend::Vulkan,
+            Backend::Gl,
             Backend::Tch,
             Backend::TchCuda,
         ] {
@@ -377,6 +415,7 @@ mod tests {
             Backend::Ndarray,
             Backend::Wgpu,
             Backend::Vulkan,
+            Backend::Gl,
             Backend::Tch,
         ] {
             match backend.device() {
@@ -388,7 +427,7 @@ mod tests {
                 // get one, not how to build.
                 Err(Error::BackendUnavailable { reason, .. }) => {
                     assert!(
-                        matches!(backend, Backend::Wgpu | Backend::Vulkan),
+                        matches!(backend, Backend::Wgpu | Backend::Vulkan | Backend::Gl),
                         "{reason}"
                     );
                     assert!(reason.contains("mesa-vulkan-drivers"), "{reason}");

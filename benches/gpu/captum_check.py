@@ -75,7 +75,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--device", default="auto", help="cuda, cpu or auto")
     ap.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
-    ap.add_argument("--attributions", help="write the first photo's IG here (safetensors)")
+    ap.add_argument("--attributions", help="write the IG of --one's photo here (safetensors)")
+    ap.add_argument("--one", help="ember sample's file of the one photo ember explained")
     args = ap.parse_args()
 
     import torch
@@ -150,14 +151,19 @@ def main():
         results.append(entry)
 
     if args.attributions:
-        first = photos[:1].to(device)
-        attributions, delta = ig.attribute(first, target=classes[0], n_steps=args.steps,
+        one, target_one = photos[:1], classes[0]
+        if args.one:
+            t, _ = read_safetensors(args.one)
+            one = torch.from_numpy(t["inputs"].astype(np.float32).copy())
+            target_one = int(t["targets"].reshape(-1)[0])
+        first = one.to(device)
+        attributions, delta = ig.attribute(first, target=target_one, n_steps=args.steps,
                                            method="gausslegendre",
                                            return_convergence_delta=True)
         write_safetensors(args.attributions,
                           {"attributions": attributions.detach().cpu().numpy(),
                            "delta": delta.detach().cpu().numpy().reshape(-1)},
-                          {"target": classes[0], "steps": args.steps, "device": device})
+                          {"target": target_one, "steps": args.steps, "device": device})
 
     print(json.dumps({
         "device": device,

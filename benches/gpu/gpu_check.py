@@ -81,8 +81,13 @@ def compare(got, expected):
         return {"error": "lengths differ: %d vs %d" % (len(got), len(expected))}
     diff = max((abs(a - b) for a, b in zip(got, expected)), default=0.0)
     scale = max((abs(b) for b in expected), default=0.0)
+    l2 = sum((a - b) ** 2 for a, b in zip(got, expected)) ** 0.5
+    norm = sum(b * b for b in expected) ** 0.5
+    # `relative` is the L2 error over the L2 norm: a ReLU6 clip that flips on a rounding
+    # difference changes a few gradients locally, which the max error alone overstates.
     return {"max_abs_diff": diff, "max_abs": scale,
-            "relative": diff / scale if scale > 0 else diff}
+            "max_relative": diff / scale if scale > 0 else diff,
+            "relative": l2 / norm if norm > 0 else l2}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,15 +354,29 @@ class Check:
         photos = self.photos()
         result = {}
         files = {}
+        # JPEG decoders are not bit-exact (Rust's and Pillow's): PyTorch's logits are compared
+        # on the PNGs; the JPEG is compared GPU against CPU only.
+        png = [i for i, p in enumerate(photos) if not p.lower().endswith((".jpg", ".jpeg"))]
+
+        def rows(values, keep):
+            return [v for i in keep for v in values[i * 1000:(i + 1) * 1000]]
         for side, dev in (("gpu", device), ("cpu", "flex")):
             files[side] = self.sample("photos-" + side, dev, photos)
             if files[side]:
                 got, _ = read_safetensors(files[side])
-                c = compare(got["logits"][1], expected)
+                c = compare(rows(got["logits"][1], png), rows(expected, png))
+                c["photos"] = [os.path.basename(photos[i]) for i in png]
                 c["tolerance"] = 1e-3
                 c["pass"] = c.get("max_abs_diff", 1.0) <= 1e-3
                 c["top1"] = [int(t) for t in got["targets"][1]]
                 result[side] = c
+        if files.get("gpu") and files.get("cpu"):
+            g, _ = read_safetensors(files["gpu"])
+            c, _ = read_safetensors(files["cpu"])
+            both = compare(g["logits"][1], c["logits"][1])
+            both.update(tolerance=1e-3, top1=[int(t) for t in g["targets"][1]])
+            both["pass"] = both.get("max_abs_diff", 1.0) <= 1e-3
+            result["gpu_vs_cpu"] = both
         self.report["logits"] = result
         return files
 
@@ -461,7 +480,8 @@ class Check:
         argv = [self.args.python, self.path("captum_check.py"), "--weights", self.weights(),
                 "--inputs", photos_file, "--batch", str(self.args.batch), "--steps",
                 str(self.args.steps), "--repeats", str(self.args.repeats), "--internal",
-                ",".join(internal), "--attributions", attributions]
+                ",".join(internal), "--attributions", attributions, "--one",
+                os.path.join(self.work, "one-photo.safetensors")]
         status, out, memory = self.step("captum", argv, 300, env=env, sample_memory=True)
         if status != "ok":
             return

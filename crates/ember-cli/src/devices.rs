@@ -83,21 +83,13 @@ impl From<Adapter> for AdapterRow {
 
 /// Finds the backends and adapters (opening `--device wgpu` unless `no_open`).
 pub fn find(no_open: bool) -> Devices {
-    let backends = [
-        Backend::Flex,
-        Backend::Ndarray,
-        Backend::Wgpu,
-        Backend::Vulkan,
-        Backend::Gl,
-        Backend::Tch,
-        Backend::TchCuda,
-    ]
-    .into_iter()
-    .map(|b| BackendRow {
-        name: b.name(),
-        compiled: b.is_compiled(),
-    })
-    .collect();
+    let backends = Backend::EVERY
+        .into_iter()
+        .map(|b| BackendRow {
+            name: b.name(),
+            compiled: b.is_compiled(),
+        })
+        .collect();
     let adapters = adapters().into_iter().map(AdapterRow::from).collect();
     let (wgpu_default, wgpu_error) = if no_open || !Backend::Wgpu.is_compiled() {
         (None, None)

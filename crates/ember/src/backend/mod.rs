@@ -49,6 +49,17 @@ impl Backend {
     /// The backends ember tests on: the two CPU backends and wgpu.
     pub const ALL: [Backend; 3] = [Backend::Flex, Backend::Ndarray, Backend::Wgpu];
 
+    /// Every backend `--device` names, whether or not this build includes it.
+    pub const EVERY: [Backend; 7] = [
+        Backend::Flex,
+        Backend::Ndarray,
+        Backend::Wgpu,
+        Backend::Vulkan,
+        Backend::Gl,
+        Backend::Tch,
+        Backend::TchCuda,
+    ];
+
     /// The backend's name as used on command lines: `flex`, `ndarray`, `wgpu`, `vulkan`, `gl`,
     /// `tch` or `tch-cuda`.
     pub fn name(self) -> &'static str {
@@ -384,15 +395,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for backend in [
-            Backend::Flex,
-            Backend::Ndarray,
-            Backend::Wgpu,
-            Backend::Vulkan,
-            Backend::Gl,
-            Backend::Tch,
-            Backend::TchCuda,
-        ] {
+        for backend in Backend::EVERY {
             assert_eq!(backend.name().parse::<Backend>().unwrap(), backend);
         }
         assert!(matches!(

@@ -33,8 +33,9 @@ pub struct AttributeArgs {
     pub input_name: String,
     /// The attribution method (`ember methods` lists them): a gradient method, a noise tunnel
     /// (smoothgrad with `--smooth-kind` and `--inner`, or KIND:INNER such as
-    /// vargrad:integrated-gradients), or a layer method with `--layer`; aliases: ig, ixg,
-    /// Captum's names.
+    /// vargrad:integrated-gradients), a layer method with `--layer`, or a perturbation method
+    /// (occlusion, feature-ablation, shapley-values, shapley-value-sampling, kernel-shap, lime,
+    /// feature-permutation); aliases: ig, ixg, Captum's names.
     #[arg(long, value_parser = crate::names::parse_method, help = crate::names::method_help())]
     pub method: MethodSpec,
     /// What to explain: `predicted`, a class index, `file` (an integer tensor `targets` `[N]`
@@ -54,7 +55,7 @@ pub struct AttributeArgs {
     /// saliency-abs, input-x-gradient or integrated-gradients. Ignored by the other methods.
     #[arg(long, value_parser = parse_inner)]
     pub inner: Option<BaseMethod>,
-    /// Random seed (smoothgrad, and the uniform baseline).
+    /// Random seed (smoothgrad, the sampled perturbation methods, and the uniform baseline).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// The backend: flex, ndarray, wgpu (any GPU), vulkan or gl (wgpu pinned to one API), or tch /
@@ -72,7 +73,8 @@ pub struct AttributeArgs {
     #[arg(long)]
     pub layer: Option<String>,
     /// The output safetensors file (`attributions`, `scores`, and `delta` for integrated
-    /// gradients, `variance` for smoothgrad, `cam` for grad-cam).
+    /// gradients and the perturbation methods but occlusion and feature-permutation, `variance` for smoothgrad, `cam` for grad-cam,
+    /// `group_values` `[N, M]` (`[K, N, M]` for several targets) for the perturbation methods).
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -120,7 +122,7 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
     let spec = method_spec(args)?;
     let settings = args
         .settings
-        .settings([DEFAULT_STEPS, DEFAULT_SAMPLES], baseline, args.seed);
+        .settings([DEFAULT_STEPS, DEFAULT_SAMPLES], baseline, args.seed)?;
     let method = spec.build(&settings).map_err(|e| e.to_string())?;
     let samples = input.shape[0];
     let data = TensorData::new(input.values, input.shape.clone());
@@ -188,6 +190,10 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
     if let Some(delta) = &report.delta() {
         tensors.push(("delta", delta.to_vec(), delta_shape));
     }
+    // The perturbation methods' value per group (per window for occlusion): [N, M].
+    if let Some((values, groups)) = report.group_values() {
+        tensors.push(("group_values", values.to_vec(), leading(&[groups])));
+    }
     let out_dtype = match args.dtype {
         Precision::F32 => OutDtype::F32,
         Precision::F64 => OutDtype::F64,
@@ -223,6 +229,16 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
         metadata.insert("samples".into(), noise.samples.to_string());
         metadata.insert("sigma".into(), join(&noise.sigma));
         metadata.insert("seed".into(), noise.seed.to_string());
+    }
+    if let Some(perturbation) = &report.perturbation {
+        metadata.insert("groups".into(), perturbation.groups.to_string());
+        if let (Some(seed), Some(samples)) = (perturbation.seed, perturbation.samples) {
+            metadata.insert("seed".into(), seed.to_string());
+            metadata.insert("samples".into(), samples.to_string());
+        }
+        if let Some(enumerated) = perturbation.enumerated {
+            metadata.insert("enumerated".into(), enumerated.to_string());
+        }
     }
     io::write_atomically(&args.out, &tensors, None, out_dtype, metadata)?;
     Ok(Summary { samples, report })

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
+use ember::FeatureMask;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 /// A float tensor read from a file, as f64 values.
@@ -81,8 +82,24 @@ pub fn read_classes(file: &SafeTensors<'_>, name: &str, path: &Path) -> Result<V
             view.shape()
         ));
     }
+    integers(&view, name, path)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            usize::try_from(v).map_err(|_| {
+                format!(
+                    "tensor `{name}` in {} has a negative class {v} at index {i}",
+                    path.display()
+                )
+            })
+        })
+        .collect()
+}
+
+/// The values of an integer tensor (int64, int32, uint8).
+fn integers(view: &TensorView<'_>, name: &str, path: &Path) -> Result<Vec<i64>, String> {
     let data = view.data();
-    let signed: Vec<i64> = match view.dtype() {
+    Ok(match view.dtype() {
         Dtype::I64 => data
             .chunks_exact(8)
             .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
@@ -98,19 +115,19 @@ pub fn read_classes(file: &SafeTensors<'_>, name: &str, path: &Path) -> Result<V
                 path.display()
             ));
         }
-    };
-    signed
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| {
-            usize::try_from(v).map_err(|_| {
-                format!(
-                    "tensor `{name}` in {} has a negative class {v} at index {i}",
-                    path.display()
-                )
-            })
-        })
-        .collect()
+    })
+}
+
+/// Reads `--feature-mask FILE`: the integer tensor `feature_mask` (`[1, ...]` or `[N, ...]`,
+/// id −1 for never perturbed), checked against the input when the method runs.
+pub fn read_mask(path: &Path) -> Result<FeatureMask, String> {
+    let bytes = read_file(path)?;
+    let file = parse(&bytes, path)?;
+    let view = tensor(&file, "feature_mask", path)?;
+    Ok(FeatureMask::Given {
+        shape: view.shape().to_vec(),
+        ids: integers(&view, "feature_mask", path)?,
+    })
 }
 
 /// Output precision.

@@ -24,7 +24,8 @@ pub struct MethodArgs {
     /// Quadrature rule (integrated gradients).
     #[arg(long, value_enum, default_value = "gauss-legendre")]
     pub quadrature: QuadratureName,
-    /// Baseline (integrated gradients): `zeros`, a constant (`0.5`), `uniform:LOW,HIGH`
+    /// Baseline (integrated gradients; what a removed group or window becomes for the
+    /// perturbation methods): `zeros`, a constant (`0.5`), `uniform:LOW,HIGH`
     /// (seeded by `--seed`), or, for `attribute`, `file` (a float tensor `baseline` in the
     /// inputs file, of the inputs' shape or `[1, ...]`).
     #[arg(long, default_value = "zeros")]
@@ -37,10 +38,27 @@ pub struct MethodArgs {
     /// Adaptive integrated gradients: the most steps per sample.
     #[arg(long, default_value_t = 1025)]
     pub max_steps: usize,
-    /// Noisy copies of each input (smoothgrad, smoothgrad-squared, vargrad); default 50 (in
-    /// `compare`, the model's: 16 for efficientnet-lite0).
+    /// Noisy copies of each input (smoothgrad, smoothgrad-squared, vargrad), random orders
+    /// (shapley-value-sampling) or coalitions (kernel-shap, lime) per sample: what Captum's
+    /// `n_samples` counts; default 50 (in `compare`, the model's: 16 for efficientnet-lite0).
     #[arg(long)]
     pub samples: Option<usize>,
+    /// Occlusion's window, one size per dimension after the batch (`1,3,3` on `[N, C, H, W]`);
+    /// default `C,kh,kw` with `kh = max(2, ⌈H/15⌉)`, `kw = max(2, ⌈W/15⌉)` on images (each at
+    /// most its dimension), one token on `[N, T, H]`, one element otherwise.
+    #[arg(long, value_delimiter = ',')]
+    pub window: Option<Vec<usize>>,
+    /// Occlusion's strides, one per dimension after the batch; default 1 with `--window`, else
+    /// `C,⌈kh/2⌉,⌈kw/2⌉` on images.
+    #[arg(long, value_delimiter = ',')]
+    pub strides: Option<Vec<usize>>,
+    /// The perturbation methods' groups: a safetensors file holding an integer tensor
+    /// `feature_mask` of shape `[1, ...]` or `[N, ...]` (broadcast over dimensions of 1; id −1
+    /// is never perturbed); default: one group per element of a table, one per token of
+    /// `[N, T, H]` embeddings, and on images a grid of at most 16 × 16 patches of
+    /// `⌈H/16⌉ × ⌈W/16⌉` pixels, channels together.
+    #[arg(long)]
+    pub feature_mask: Option<std::path::PathBuf>,
     /// Noise level (smoothgrad): σ as a fraction of each input's range (`--noise-scale
     /// relative`), or σ itself (`--noise-scale absolute`).
     #[arg(long, default_value_t = 0.15)]
@@ -70,14 +88,19 @@ impl MethodArgs {
 
     /// The library's settings of these flags, with `baseline` (parsed by the command, which
     /// knows whether there is an inputs file) and `seed`; `steps` and `samples` are the
-    /// defaults where the flags are not given.
+    /// defaults where the flags are not given; `--feature-mask` is read here, so that every
+    /// command that takes the flags honours it.
+    ///
+    /// # Errors
+    ///
+    /// A `--feature-mask` file that does not read.
     pub fn settings(
         &self,
         [steps, samples]: [usize; 2],
         baseline: Baseline,
         seed: u64,
-    ) -> MethodSettings {
-        MethodSettings::new()
+    ) -> Result<MethodSettings, String> {
+        Ok(MethodSettings::new()
             .with_steps(self.steps_or(steps))
             .with_quadrature(self.quadrature.into())
             .with_baseline(baseline)
@@ -92,6 +115,17 @@ impl MethodArgs {
             .with_seed(seed)
             .with_max_rows(self.max_rows)
             .with_memory_budget(self.memory_budget)
+            .with_window(self.window.clone())
+            .with_strides(self.strides.clone())
+            .with_feature_mask(self.feature_mask()?))
+    }
+
+    /// `--feature-mask`, read.
+    pub fn feature_mask(&self) -> Result<Option<ember::FeatureMask>, String> {
+        self.feature_mask
+            .as_deref()
+            .map(crate::io::read_mask)
+            .transpose()
     }
 }
 

@@ -29,7 +29,8 @@ pub struct SimilarityArgs {
     #[arg(long)]
     pub reference: String,
     /// integrated-gradients (Layer IG over the word embeddings), saliency, input-x-gradient,
-    /// smoothgrad, attention-rollout, or all (every method, side by side).
+    /// smoothgrad, attention-rollout, occlusion or kernel-shap (over tokens, a removed token
+    /// replaced by the [PAD] embedding, forward only), or all (every method, side by side).
     #[arg(long, default_value = "integrated-gradients", value_parser = parse_method)]
     pub method: MethodChoice,
     /// Integrated Gradients' steps.
@@ -47,18 +48,19 @@ pub struct SimilarityArgs {
     /// The adaptive mode's most points per text.
     #[arg(long, default_value_t = 1025)]
     pub max_steps: usize,
-    /// SmoothGrad's noisy copies of the embeddings.
+    /// SmoothGrad's noisy copies of the embeddings, or KernelSHAP's coalitions of tokens.
     #[arg(long, default_value_t = 50)]
     pub samples: usize,
     /// SmoothGrad's noise, a fraction of each text's embedding range.
     #[arg(long, default_value_t = 0.05)]
     pub noise_level: f64,
-    /// SmoothGrad's seed.
+    /// SmoothGrad's seed, or KernelSHAP's.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// A token's score from its embedding's attribution: sum (signed; the default of
     /// integrated-gradients and input-x-gradient) or l2 (its norm; the default of saliency and
-    /// smoothgrad).
+    /// smoothgrad). Not for attention rollout, occlusion or kernel-shap, which score a token
+    /// as a whole.
     #[arg(long, value_parser = parse_reduction)]
     pub reduce: Option<Reduction>,
     /// Attention rollout's row: mean-pooled (the mean of the tokens' rows, what this model
@@ -184,7 +186,12 @@ fn note(record: &TokenAttributions, seconds: f64) -> String {
         parts.push(format!("{steps} steps"));
     }
     if let Some(samples) = record.samples {
-        parts.push(format!("{samples} noisy copies"));
+        let what = if record.method == SimilarityMethod::KernelShap.name() {
+            "coalitions"
+        } else {
+            "noisy copies"
+        };
+        parts.push(format!("{samples} {what}"));
     }
     if let Some(delta) = record.delta {
         let change = record.score - record.baseline_score;

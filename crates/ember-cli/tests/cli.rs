@@ -1066,3 +1066,181 @@ fn the_docs_table_of_methods_is_the_registrys() {
         assert!(list.contains(name), "{name} missing from:\n{list}");
     }
 }
+
+/// Writes an int64 `feature_mask` of `shape` to a safetensors file.
+fn write_mask(file: &Path, ids: &[i64], shape: &[usize]) {
+    let bytes: Vec<u8> = ids.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let views = vec![(
+        "feature_mask".to_string(),
+        TensorView::new(Dtype::I64, shape.to_vec(), &bytes).unwrap(),
+    )];
+    std::fs::write(file, safetensors::serialize(views, None).unwrap()).unwrap();
+}
+
+#[test]
+fn perturbation_methods_take_a_feature_mask_and_a_window_and_write_group_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, _) = digits(2);
+    let inputs = write_inputs(dir.path(), &x, &[2, 64], None);
+    // Four groups of 16 pixels with non-contiguous ids, the first row never perturbed.
+    let ids: Vec<i64> = (0..64)
+        .map(|i| if i < 8 { -1 } else { [3, 10, 11, 40][i / 16] })
+        .collect();
+    let mask = dir.path().join("mask.safetensors");
+    write_mask(&mask, &ids, &[1, 64]);
+    let out_file = dir.path().join("ablation.safetensors");
+    let out = ember(&[
+        "attribute",
+        "--model",
+        "mlp",
+        "--inputs",
+        path(&inputs),
+        "--method",
+        "FeatureAblation",
+        "--feature-mask",
+        path(&mask),
+        "--out",
+        path(&out_file),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (shape, values) = read_named(&out_file, "attributions");
+    assert_eq!(shape, [2, 64]);
+    let (group_shape, groups) = read_named(&out_file, "group_values");
+    assert_eq!(group_shape, [2, 4]);
+    // Captum's convention: every element of a group carries the group's value; the pixels
+    // never perturbed carry 0.
+    for s in 0..2 {
+        for i in 0..64 {
+            let want = if i < 8 { 0.0 } else { groups[s * 4 + i / 16] };
+            assert_eq!(values[s * 64 + i], want, "sample {s}, pixel {i}");
+        }
+    }
+    assert!(groups.iter().any(|v| *v != 0.0));
+    let (score_shape, _) = read_named(&out_file, "scores");
+    assert_eq!(score_shape, [2]);
+
+    // Occlusion with a window and strides on the CNN's [N, 1, 8, 8].
+    let cnn_inputs = write_inputs(dir.path(), &x, &[2, 1, 8, 8], None);
+    let occluded = dir.path().join("occlusion.safetensors");
+    let out = ember(&[
+        "attribute",
+        "--model",
+        "cnn",
+        "--inputs",
+        path(&cnn_inputs),
+        "--method",
+        "occlusion",
+        "--window",
+        "1,3,3",
+        "--strides",
+        "1,2,2",
+        "--out",
+        path(&occluded),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (shape, values) = read_named(&occluded, "attributions");
+    assert_eq!(shape, [2, 1, 8, 8]);
+    assert!(values.iter().any(|v| *v != 0.0));
+
+    // A mask that does not fit the input, and a window larger than it, are one-line errors.
+    let cnn_inputs = dir.path().join("cnn-inputs.safetensors");
+    std::fs::rename(dir.path().join("inputs.safetensors"), &cnn_inputs).unwrap();
+    let inputs = write_inputs(dir.path(), &x, &[2, 64], None);
+    write_mask(&mask, &[0; 32], &[1, 32]);
+    let out = ember(&[
+        "attribute",
+        "--model",
+        "mlp",
+        "--inputs",
+        path(&inputs),
+        "--method",
+        "kernel-shap",
+        "--feature-mask",
+        path(&mask),
+        "--out",
+        path(&out_file),
+    ]);
+    assert_one_line_error(&out, "mask");
+    let out = ember(&[
+        "attribute",
+        "--model",
+        "cnn",
+        "--inputs",
+        path(&cnn_inputs),
+        "--method",
+        "occlusion",
+        "--window",
+        "1,9,9",
+        "--out",
+        path(&occluded),
+    ]);
+    assert_one_line_error(&out, "window");
+}
+
+#[test]
+fn compare_runs_the_perturbation_methods_with_their_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let mask = dir.path().join("mask.safetensors");
+    // 2 × 2 patches of the 8 × 8 digits: 16 groups.
+    let ids: Vec<i64> = (0..64)
+        .map(|i| ((i / 8) / 2 * 4 + (i % 8) / 2) as i64)
+        .collect();
+    write_mask(&mask, &ids, &[1, 1, 8, 8]);
+    let out_dir = dir.path().join("report");
+    let out = ember(&[
+        "compare",
+        "--model",
+        "cnn",
+        "--examples",
+        "2",
+        "--methods",
+        "saliency,occlusion,kernel-shap,shapley-value-sampling",
+        "--samples",
+        "4",
+        "--perturbations",
+        "2",
+        "--curve-steps",
+        "4",
+        "--feature-mask",
+        path(&mask),
+        "--out",
+        path(&out_dir),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("forward rows") && stdout.contains("efficiency gap"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    let methods = json["methods"].as_array().unwrap();
+    let family: Vec<&str> = methods
+        .iter()
+        .map(|m| m["family"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        family,
+        ["gradient", "perturbation", "perturbation", "perturbation"]
+    );
+    // The mask reached the methods: per example, 4 orders × 15 coalitions (each order's last
+    // is F(x)'s row), and the F(x) and F(b) rows.
+    assert_eq!(methods[3]["model_evaluations"], 2 * (4 * 15 + 2));
+    // Shapley value sampling is efficient: its gap is rounding.
+    let gap = methods[3]["completeness"]["mean_relative_delta"]
+        .as_f64()
+        .unwrap();
+    assert!(gap < 1e-6, "{gap}");
+    let html = std::fs::read_to_string(out_dir.join("index.html")).unwrap();
+    assert!(html.contains("boundaries of the groups"));
+}

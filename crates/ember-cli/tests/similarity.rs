@@ -108,7 +108,7 @@ fn every_method_side_by_side() {
     let value: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let records = value.as_array().expect("an array for several records");
-    assert_eq!(records.len(), 10);
+    assert_eq!(records.len(), 14);
     let methods: Vec<&str> = records
         .iter()
         .map(|r| r["method"].as_str().unwrap())
@@ -119,6 +119,8 @@ fn every_method_side_by_side() {
         "input-x-gradient",
         "smoothgrad",
         "attention-rollout",
+        "occlusion",
+        "kernel-shap",
     ] {
         assert_eq!(
             methods.iter().filter(|m| **m == method).count(),
@@ -129,7 +131,7 @@ fn every_method_side_by_side() {
     for record in records {
         let (steps, samples) = match record["method"].as_str().unwrap() {
             "integrated-gradients" => (serde_json::json!(16), serde_json::Value::Null),
-            "smoothgrad" => (serde_json::Value::Null, serde_json::json!(8)),
+            "smoothgrad" | "kernel-shap" => (serde_json::Value::Null, serde_json::json!(8)),
             _ => (serde_json::Value::Null, serde_json::Value::Null),
         };
         assert_eq!(
@@ -137,6 +139,40 @@ fn every_method_side_by_side() {
             (&steps, &samples),
             "{record}"
         );
+    }
+    // The perturbation methods over tokens: [CLS] and [SEP] keep their embeddings in the
+    // baseline, so they score exactly 0; KernelSHAP's scores sum to F(x) − F(x′) (efficiency,
+    // enforced by its constrained fit), occlusion's need not.
+    for record in records {
+        let method = record["method"].as_str().unwrap();
+        if method != "occlusion" && method != "kernel-shap" {
+            continue;
+        }
+        let scores: Vec<f64> = record["attributions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(scores.len(), record["tokens"].as_array().unwrap().len());
+        assert_eq!(
+            (scores[0], scores[scores.len() - 1]),
+            (0.0, 0.0),
+            "{record}"
+        );
+        assert!(scores.iter().any(|v| *v != 0.0), "{record}");
+        assert!(record["reduction"].is_null(), "{record}");
+        let change = record["score"].as_f64().unwrap() - record["baseline_score"].as_f64().unwrap();
+        if method == "kernel-shap" {
+            let total: f64 = scores.iter().sum();
+            assert!(
+                (total - change).abs() <= 1e-4 * change.abs().max(1e-3),
+                "{record}"
+            );
+            assert!(record["delta"].as_f64().unwrap().abs() <= 1e-4, "{record}");
+        } else {
+            assert!(record["delta"].is_null(), "{record}");
+        }
     }
     let page = std::fs::read_to_string(&html).unwrap();
     for method in [

@@ -117,9 +117,13 @@ pub struct Report {
     /// The noise of a noise tunnel (SmoothGrad, SmoothGrad², VarGrad).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noise: Option<NoiseReport>,
+    /// The perturbation methods' figures: groups, per-group values, sampling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perturbation: Option<PerturbationReport>,
     /// Rows evaluated by the model (forward evaluations), in all passes.
     pub model_evaluations: usize,
-    /// Forward+backward passes (`backward()` calls).
+    /// Passes over the model: forward+backward passes (one `backward()` call each) for the
+    /// gradient methods, forward-only passes for the perturbation methods.
     pub passes: usize,
     /// The largest number of rows in one pass.
     pub rows_per_pass: usize,
@@ -141,6 +145,7 @@ impl Report {
             scores,
             path: None,
             noise: None,
+            perturbation: None,
             model_evaluations: stats.rows,
             passes: stats.passes,
             rows_per_pass: stats.max_rows_per_pass,
@@ -205,6 +210,20 @@ impl Report {
         self.path.as_ref()?.attribution_change.as_deref()
     }
 
+    /// Adds a perturbation method's figures.
+    pub fn with_perturbation(mut self, perturbation: PerturbationReport) -> Self {
+        self.perturbation = Some(perturbation);
+        self
+    }
+
+    /// The per-group values of a perturbation method, `[targets·batch, groups]` row-major
+    /// (target-major like the maps), and the number of groups.
+    pub fn group_values(&self) -> Option<(&[f64], usize)> {
+        self.perturbation
+            .as_ref()
+            .map(|p| (p.group_values.as_slice(), p.groups))
+    }
+
     /// Adds forward-only model evaluations (e.g. at the input and the baseline).
     pub fn with_extra_evaluations(mut self, rows: usize) -> Self {
         self.model_evaluations += rows;
@@ -260,5 +279,44 @@ impl NoiseReport {
             sigma,
             seed,
         }
+    }
+}
+
+/// What a perturbation method reports besides the maps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PerturbationReport {
+    /// The number of groups (features) M, or of windows for occlusion.
+    pub groups: usize,
+    /// The value of each group, `[targets·batch, groups]` row-major (not serialised: the
+    /// command line writes it as the `group_values` tensor).
+    #[serde(skip)]
+    pub group_values: Vec<f64>,
+    /// The seed of the method's draws, for sampled methods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Draws made (permutations, coalitions), for sampled methods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<usize>,
+    /// Whether KernelSHAP enumerated every coalition (its values are then exact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enumerated: Option<bool>,
+}
+
+impl PerturbationReport {
+    /// The report of `groups` groups and their values.
+    pub fn new(groups: usize, group_values: Vec<f64>) -> Self {
+        Self {
+            groups,
+            group_values,
+            ..Self::default()
+        }
+    }
+
+    /// With the seed and number of draws of a sampled method.
+    pub fn with_draws(mut self, seed: u64, samples: usize) -> Self {
+        self.seed = Some(seed);
+        self.samples = Some(samples);
+        self
     }
 }

@@ -196,6 +196,10 @@ pub enum Error {
         batch: usize,
     },
 
+    /// A feature mask does not fit the input, or leaves nothing to perturb.
+    #[error("invalid feature mask: {0}")]
+    InvalidMask(String),
+
     /// A method's evaluation plan is inconsistent (a bug in the method, not in the model or
     /// the input): its blocks do not match what it declared.
     #[error("invalid evaluation plan (a bug in the attribution method): {0}")]

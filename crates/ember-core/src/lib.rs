@@ -5,6 +5,7 @@ pub mod attribution;
 pub mod baseline;
 pub mod error;
 pub mod kernel;
+pub mod mask;
 pub mod model;
 pub mod perturb;
 pub mod quadrature;
@@ -14,7 +15,8 @@ pub mod target;
 pub mod validate;
 
 pub use attribution::{
-    Attribution, Attributions, LayerAttribution, NoiseReport, PathReport, Report,
+    Attribution, Attributions, LayerAttribution, NoiseReport, PathReport, PerturbationReport,
+    Report,
 };
 pub use baseline::Baseline;
 pub use error::Error;
@@ -22,6 +24,7 @@ pub use kernel::{
     Accumulators, Block, DeviceClass, ForwardPlan, GradientKernel, KernelOutput, KernelSettings,
     KernelStats, Plan, RowTargets, RowsFrom, RowsTuning, Run, Slots,
 };
+pub use mask::{FeatureMask, Groups, NEVER_PERTURBED};
 pub use model::{
     Auxiliary, Eval, EvalWith, Model, Renumbered, RowSamples, WithAux, eval, eval_with,
 };

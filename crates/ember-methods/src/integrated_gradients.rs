@@ -50,7 +50,7 @@ pub static INFO: Entry<Base> = Entry {
         signed: true,
         family: Family::Path,
         cost: "steps",
-        rows_per_sample: |s| s.steps,
+        rows_per_sample: |s, _| s.steps,
     },
     build: |s| Ok(Base::IntegratedGradients(s.integrated_gradients().init()?)),
 };

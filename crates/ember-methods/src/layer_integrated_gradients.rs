@@ -38,7 +38,7 @@ pub static INFO: Entry<AnyLayerMethod> = Entry {
         signed: true,
         family: Family::Layer,
         cost: "steps",
-        rows_per_sample: |s| s.steps,
+        rows_per_sample: |s, _| s.steps,
     },
     build: |s| {
         Ok(AnyLayerMethod::LayerIntegratedGradients(

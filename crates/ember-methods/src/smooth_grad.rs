@@ -73,7 +73,7 @@ pub static SMOOTHGRAD: MethodInfo = MethodInfo {
     signed: true,
     family: Family::NoiseTunnel,
     cost: "samples × the inner method's",
-    rows_per_sample: |s| s.samples,
+    rows_per_sample: |s, _| s.samples,
 };
 
 /// SmoothGrad²'s entry in the registry.
@@ -85,7 +85,7 @@ pub static SMOOTHGRAD_SQUARED: MethodInfo = MethodInfo {
     signed: false,
     family: Family::NoiseTunnel,
     cost: "samples × the inner method's",
-    rows_per_sample: |s| s.samples,
+    rows_per_sample: |s, _| s.samples,
 };
 
 /// VarGrad's entry in the registry.
@@ -97,7 +97,7 @@ pub static VARGRAD: MethodInfo = MethodInfo {
     signed: false,
     family: Family::NoiseTunnel,
     cost: "samples × the inner method's",
-    rows_per_sample: |s| s.samples,
+    rows_per_sample: |s, _| s.samples,
 };
 
 impl SmoothKind {

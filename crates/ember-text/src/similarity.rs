@@ -15,10 +15,16 @@
 //!   the embeddings);
 //! - **SmoothGrad**: the mean gradient over noisy copies of the embeddings;
 //! - **attention rollout** (see [`ember_methods::attention_rollout`]): no gradient, and the same
-//!   for every reference.
+//!   for every reference;
+//! - **occlusion** and **KernelSHAP** over tokens (forward only): a removed token's embedding is
+//!   replaced by IG's baseline, the `[PAD]` embedding (`[CLS]` and `[SEP]` keep theirs, so
+//!   they score 0, as do the padding positions of shorter texts); occlusion removes one token
+//!   at a time, KernelSHAP fits the Shapley kernel over `samples` coalitions of tokens (exact
+//!   Shapley values when they cover every coalition), its scores summing to `F(x) − F(x′)`.
 //!
-//! A token's score is its `[E]` vector reduced: summed ([`Reduction::Sum`], signed, what IG's
-//! completeness is about) or its L2 norm ([`Reduction::L2`], a magnitude).
+//! A gradient method's token score is its `[E]` vector reduced: summed ([`Reduction::Sum`],
+//! signed, what IG's completeness is about) or its L2 norm ([`Reduction::L2`], a magnitude). A
+//! perturbation method scores each token as a whole: no reduction.
 
 use burn::tensor::Tensor;
 use ember_core::{
@@ -27,8 +33,9 @@ use ember_core::{
 };
 use ember_methods::MethodInfo;
 use ember_methods::{
-    IntegratedGradientsConfig, LayerGradientConfig, LayerIntegratedGradientsConfig, RolloutRead,
-    SaliencyConfig, SmoothGradConfig, rollout,
+    IntegratedGradientsConfig, KernelShapConfig, LayerGradientConfig,
+    LayerIntegratedGradientsConfig, OcclusionConfig, RolloutRead, SaliencyConfig, SmoothGradConfig,
+    rollout,
 };
 use serde::Serialize;
 
@@ -98,16 +105,23 @@ pub enum SimilarityMethod {
     SmoothGrad,
     /// Attention rollout (no gradient).
     AttentionRollout,
+    /// Occlusion: one token at a time replaced by the `[PAD]` embedding (forward only).
+    Occlusion,
+    /// KernelSHAP over the tokens, removed tokens replaced by the `[PAD]` embedding (forward
+    /// only).
+    KernelShap,
 }
 
 impl SimilarityMethod {
     /// Every method, in the order the comparison shows them.
-    pub const ALL: [SimilarityMethod; 5] = [
+    pub const ALL: [SimilarityMethod; 7] = [
         SimilarityMethod::IntegratedGradients,
         SimilarityMethod::Saliency,
         SimilarityMethod::InputXGradient,
         SimilarityMethod::SmoothGrad,
         SimilarityMethod::AttentionRollout,
+        SimilarityMethod::Occlusion,
+        SimilarityMethod::KernelShap,
     ];
 
     /// The registry's entry of the method: the similarity methods are a selection of ember's
@@ -122,11 +136,13 @@ impl SimilarityMethod {
             SimilarityMethod::InputXGradient => &ember_methods::input_x_gradient::INFO.info,
             SimilarityMethod::SmoothGrad => &ember_methods::smooth_grad::SMOOTHGRAD,
             SimilarityMethod::AttentionRollout => &ember_methods::attention_rollout::INFO,
+            SimilarityMethod::Occlusion => &ember_methods::occlusion::INFO.info,
+            SimilarityMethod::KernelShap => &ember_methods::kernel_shap::INFO.info,
         }
     }
 
     /// The method's name: `integrated-gradients`, `saliency`, `input-x-gradient`, `smoothgrad`,
-    /// `attention-rollout` (the registry's).
+    /// `attention-rollout`, `occlusion`, `kernel-shap` (the registry's).
     pub fn name(self) -> &'static str {
         self.info().name
     }
@@ -145,21 +161,24 @@ impl SimilarityMethod {
             .ok_or_else(|| ember_core::Error::InvalidConfig {
                 name: "method",
                 value: format!("`{name}`"),
-                expected: "integrated-gradients, saliency, input-x-gradient, smoothgrad or \
-                           attention-rollout",
+                expected: "integrated-gradients, saliency, input-x-gradient, smoothgrad, \
+                           attention-rollout, occlusion or kernel-shap",
             })
     }
 
     /// The reduction over the hidden axis used unless one is asked for: the sum for the signed
     /// methods (Integrated Gradients, gradient × input), the L2 norm for the gradients'
-    /// magnitude (saliency, SmoothGrad). Attention rollout has none.
+    /// magnitude (saliency, SmoothGrad). Attention rollout and the perturbation methods
+    /// (which score each token as a whole) have none.
     pub fn default_reduction(self) -> Option<Reduction> {
         match self {
             SimilarityMethod::IntegratedGradients | SimilarityMethod::InputXGradient => {
                 Some(Reduction::Sum)
             }
             SimilarityMethod::Saliency | SimilarityMethod::SmoothGrad => Some(Reduction::L2),
-            SimilarityMethod::AttentionRollout => None,
+            SimilarityMethod::AttentionRollout
+            | SimilarityMethod::Occlusion
+            | SimilarityMethod::KernelShap => None,
         }
     }
 }
@@ -206,13 +225,13 @@ pub struct SimilaritySettings {
     pub tolerance: Option<f64>,
     /// The adaptive mode's most points per text (1025).
     pub max_steps: usize,
-    /// SmoothGrad's noisy copies (50).
+    /// SmoothGrad's noisy copies, or KernelSHAP's coalitions (50).
     pub samples: usize,
     /// SmoothGrad's noise, a fraction of each text's embedding range (0.05: a word embedding's
     /// range is about 25 of its entries' standard deviations, so the images' 0.15 swamps the
     /// tokens).
     pub noise_level: f64,
-    /// SmoothGrad's seed (0).
+    /// SmoothGrad's seed, or KernelSHAP's (0).
     pub seed: u64,
     /// The reduction over the hidden axis; `None` is the method's
     /// [`SimilarityMethod::default_reduction`].
@@ -259,13 +278,15 @@ pub struct TokenAttributions {
     pub score: f64,
     /// The similarity at the baseline (`[PAD]` but `[CLS]` and `[SEP]`), `F(x′)`.
     pub baseline_score: f64,
-    /// Integrated Gradients' delta, `Σ attributions − (F(x) − F(x′))` (summed tokens only).
+    /// Integrated Gradients' delta, `Σ attributions − (F(x) − F(x′))` (summed tokens only), or
+    /// KernelSHAP's efficiency gap (the same difference, 0 up to rounding).
     pub delta: Option<f64>,
-    /// The reduction over the hidden axis (`sum`, `l2`), none for attention rollout.
+    /// The reduction over the hidden axis (`sum`, `l2`), none for attention rollout and the
+    /// perturbation methods.
     pub reduction: Option<String>,
     /// Integrated Gradients' steps.
     pub steps: Option<usize>,
-    /// SmoothGrad's noisy copies.
+    /// SmoothGrad's noisy copies, or KernelSHAP's coalitions.
     pub samples: Option<usize>,
     /// Rows the model evaluated (forward evaluations), in all passes.
     pub model_evaluations: usize,
@@ -320,6 +341,30 @@ impl Explained {
     }
 }
 
+impl Explained {
+    /// A perturbation method's `[N, T, E]` attributions, in which every value of a token
+    /// carries the token's score: that score, and the report (KernelSHAP's efficiency gap as
+    /// the delta).
+    fn whole_tokens(
+        out: ember_core::Attributions<3>,
+        samples: Option<usize>,
+    ) -> Result<Self, TextError> {
+        let [n, t, _] = out.values.dims();
+        let report = out.report;
+        let path = report.path;
+        let per_token = out.values.slice([0..n, 0..t, 0..1]).reshape([n, t]);
+        Ok(Self {
+            maps: rows(per_token)?,
+            deltas: samples.and(path.as_ref().map(|p| p.delta.clone())),
+            evaluated: path.map(|p| (report.scores, p.baseline_scores)),
+            steps: None,
+            samples,
+            model_evaluations: report.model_evaluations,
+            rows_per_pass: report.rows_per_pass,
+        })
+    }
+}
+
 /// Attributes the similarity of each of `texts` to `reference` to the text's tokens with
 /// `method`, in one padded batch. Every text gets what it gets alone (up to rounding; for
 /// SmoothGrad, the noise depends on the batch's padded shape).
@@ -342,7 +387,9 @@ pub fn explain_similarity(
     let ids = batch.ids(device);
     let baseline = batch.baseline_ids(device);
     let reduction = match method {
-        SimilarityMethod::AttentionRollout => None,
+        SimilarityMethod::AttentionRollout
+        | SimilarityMethod::Occlusion
+        | SimilarityMethod::KernelShap => None,
         _ => settings.reduction.or(method.default_reduction()),
     };
     let target = Target::Class(0);
@@ -387,6 +434,30 @@ pub fn explain_similarity(
                 .init(saliency)?
                 .attribute(&Tail::<_, 2>::new(&model, false), words, target)?;
             Explained::reduced(out, reduction, None, Some(settings.samples))?
+        }
+        (SimilarityMethod::Occlusion | SimilarityMethod::KernelShap, _) => {
+            let identity = RowSamples::identity(batch.len());
+            let words = model.head(ids.clone(), &identity);
+            let pad = Baseline::from_tensor(model.head(baseline.clone(), &identity))?;
+            let tail = Tail::<_, 2>::new(&model, false);
+            let out = if method == SimilarityMethod::Occlusion {
+                // Its default on `[N, T, E]`: a token at a time.
+                OcclusionConfig::new()
+                    .with_baseline(pad)
+                    .with_max_rows(settings.max_rows)
+                    .init()?
+                    .attribute(&tail, words, target)?
+            } else {
+                KernelShapConfig::new()
+                    .with_samples(settings.samples)
+                    .with_seed(settings.seed)
+                    .with_baseline(pad)
+                    .with_max_rows(settings.max_rows)
+                    .init()?
+                    .attribute(&tail, words, target)?
+            };
+            let samples = (method == SimilarityMethod::KernelShap).then_some(settings.samples);
+            Explained::whole_tokens(out, samples)?
         }
         _ => {
             let read = settings.rollout.unwrap_or(match encoder.pooling {

@@ -32,6 +32,7 @@ pub mod chart;
 pub mod compose;
 pub mod error;
 pub mod heatmap;
+pub mod outline;
 pub mod report;
 pub mod text;
 pub mod tokens;
@@ -44,5 +45,6 @@ pub use heatmap::{
     overlay_colour,
 };
 pub use image::RgbImage;
+pub use outline::{OUTLINE, outline_groups};
 pub use text::{escape_html, format_number};
 pub use tokens::{TokenLine, tokens_page, tokens_terminal};

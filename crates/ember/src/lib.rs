@@ -54,20 +54,26 @@ pub struct ReadmeQuickStart;
 pub use burn;
 pub use ember_core::{
     Accumulators, Attribution, Attributions, Auxiliary, Baseline, Block, DeviceClass, Error, Eval,
-    EvalSplit, EvalSplitWith, EvalWith, ForwardPlan, GradientKernel, KernelOutput, KernelSettings,
-    KernelStats, LayerAttribution, Model, NoiseReport, Plan, Quadrature, Renumbered, Report,
-    Result, RowSamples, RowTargets, RowsFrom, RowsTuning, Split, SplitModel, SplitRenumbered, Tail,
-    Target, Whole, WithAux, WithLayer, baseline, eval, eval_split, eval_split_with, eval_with,
-    kernel, model, quadrature, rng, split, validate,
+    EvalSplit, EvalSplitWith, EvalWith, FeatureMask, ForwardPlan, GradientKernel, Groups,
+    KernelOutput, KernelSettings, KernelStats, LayerAttribution, Model, NEVER_PERTURBED,
+    NoiseReport, PerturbationReport, Plan, Quadrature, Renumbered, Report, Result, RowSamples,
+    RowTargets, RowsFrom, RowsTuning, Split, SplitModel, SplitRenumbered, Tail, Target, Whole,
+    WithAux, WithLayer, baseline, eval, eval_split, eval_split_with, eval_with, kernel, mask,
+    model, quadrature, rng, split, validate,
 };
 pub use ember_methods::{
-    AnyLayerMethod, AnyMethod, Base, BaseMethod, Entry, Family, GradCam, GradCamConfig,
+    AnyLayerMethod, AnyMethod, Base, BaseMethod, Entry, Family, FeatureAblation,
+    FeatureAblationConfig, FeaturePermutation, FeaturePermutationConfig, GradCam, GradCamConfig,
     InputXGradient, InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig,
-    LayerGradient, LayerGradientConfig, LayerIntegratedGradients, LayerIntegratedGradientsConfig,
-    LayerMethod, MethodInfo, MethodSettings, MethodSpec, NoiseScale, RolloutRead, Saliency,
-    SaliencyConfig, SmoothGrad, SmoothGradConfig, SmoothKind, Smoothed, attention_rollout, find,
-    grad_cam, input_x_gradient, integrated_gradients, layer_gradient, layer_integrated_gradients,
-    method_names, methods, registry, saliency, smooth_grad, sum_over, upsample,
+    KernelShap, KernelShapConfig, LayerGradient, LayerGradientConfig, LayerIntegratedGradients,
+    LayerIntegratedGradientsConfig, LayerMethod, Lime, LimeConfig, MethodInfo, MethodSettings,
+    MethodSpec, NoiseScale, Occlusion, OcclusionConfig, Perturbation, PerturbationMethod,
+    RolloutRead, Saliency, SaliencyConfig, ShapleyValueSampling, ShapleyValueSamplingConfig,
+    ShapleyValues, ShapleyValuesConfig, Similarity, SmoothGrad, SmoothGradConfig, SmoothKind,
+    Smoothed, Surrogate, attention_rollout, feature_ablation, feature_permutation, find, grad_cam,
+    input_x_gradient, integrated_gradients, kernel_shap, layer_gradient,
+    layer_integrated_gradients, lime, method_names, methods, occlusion, registry, saliency,
+    shapley_value_sampling, shapley_values, smooth_grad, sum_over, upsample,
 };
 /// Metrics of attributions, and comparing methods on a model ([`compare`]).
 pub use ember_metrics as metrics;
@@ -77,8 +83,12 @@ pub use ember_metrics::compare;
 pub mod prelude {
     pub use crate::backend::{Backend, Precision};
     pub use ember_core::{
-        Attribution, Attributions, Baseline, Error, LayerAttribution, Model, Quadrature, Report,
-        RowSamples, Split, SplitModel, Target, WithAux,
+        Attribution, Attributions, Baseline, Error, FeatureMask, LayerAttribution, Model,
+        Quadrature, Report, RowSamples, Split, SplitModel, Target, WithAux,
+    };
+    pub use ember_methods::{
+        FeatureAblationConfig, FeaturePermutationConfig, KernelShapConfig, LimeConfig,
+        OcclusionConfig, ShapleyValueSamplingConfig, ShapleyValuesConfig,
     };
     pub use ember_methods::{
         GradCamConfig, InputXGradient, InputXGradientConfig, IntegratedGradients,

@@ -271,10 +271,11 @@ fn measure<const D: usize, M: Model<D> + ?Sized>(
     let baseline = parse_baseline(&args.settings.baseline, 0)?;
     let settings = args
         .settings
-        .settings([DEFAULT_STEPS, DEFAULT_SAMPLES], baseline, 0)
+        .settings([DEFAULT_STEPS, DEFAULT_SAMPLES], baseline, 0)?
         .with_max_rows(max_rows);
-    let points = spec.rows_per_sample(&settings);
+    // Built first: a bad setting (a zero stride) is the method's typed error, not the estimate's.
     let method = spec.build(&settings).map_err(err)?;
+    let points = spec.rows_per_sample(&settings, &x.dims());
     let call = || -> Result<Report, String> {
         let target = Target::PerSample(labels.clone());
         let out = method.attribute(model, x.clone(), target).map_err(err)?;
@@ -405,6 +406,6 @@ fn method_name(spec: MethodSpec) -> String {
 fn inner_name(spec: MethodSpec) -> Option<String> {
     match spec {
         MethodSpec::Smooth { inner, .. } => Some(inner.name().to_string()),
-        MethodSpec::Base(_) | MethodSpec::Layer(_) => None,
+        MethodSpec::Base(_) | MethodSpec::Layer(_) | MethodSpec::Perturbation(_) => None,
     }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use ember::backend::Backend;
-use ember::{LayerMethod, MethodSpec};
+use ember::{LayerMethod, MethodSpec, PerturbationMethod};
 use ember_metrics::{CompareConfig, Replacement, SanityFeatures};
 use ember_zoo::{CompareDefaults, ZooModel};
 
@@ -26,10 +26,12 @@ pub struct CompareArgs {
     /// `--examples`; each is explained for the model's top class.
     #[arg(long, num_args = 1..)]
     pub images: Vec<PathBuf>,
-    /// The methods, comma-separated; default: every input method ember has (with grad-cam for
-    /// the image models, at their Grad-CAM layer). Names: those `ember methods` lists but the
-    /// layer methods other than grad-cam, or a noise tunnel over another method, KIND:INNER
-    /// (e.g. smoothgrad:integrated-gradients); aliases: ig, ixg, Captum's names.
+    /// The methods, comma-separated; default: the gradient methods and noise tunnels (with
+    /// grad-cam for the image models, at their Grad-CAM layer), and occlusion, kernel-shap and
+    /// shapley-value-sampling on the digits and breast-cancer models (on photos, perturbation
+    /// methods only when named). Names: those `ember methods` lists but the layer methods
+    /// other than grad-cam, or a noise tunnel over another method, KIND:INNER (e.g.
+    /// smoothgrad:integrated-gradients); aliases: ig, ixg, Captum's names.
     #[arg(long, value_delimiter = ',', value_parser = parse_method)]
     pub methods: Vec<MethodSpec>,
     /// How many test examples to explain (the first of the test split); default 16. Not for
@@ -75,6 +77,14 @@ pub struct CompareArgs {
     #[arg(long, value_enum, default_value = "all")]
     pub sanity_features: SanityFeaturesArg,
 }
+
+/// The perturbation methods `ember compare` runs by default on the models of a test set
+/// (digits, breast cancer).
+pub const PERTURBATION_DEFAULTS: [PerturbationMethod; 3] = [
+    PerturbationMethod::Occlusion,
+    PerturbationMethod::KernelShap,
+    PerturbationMethod::ShapleyValueSampling,
+];
 
 /// `--sanity-features`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -133,6 +143,11 @@ impl CompareArgs {
             if self.model.info().grad_cam_layer.is_some() {
                 all.push(MethodSpec::Layer(LayerMethod::GradCam));
             }
+            // The perturbation methods on the zoo's small models; on photos they cost
+            // thousands of forward passes each, so only when asked.
+            if self.model.info().data.test_set().is_some() {
+                all.extend(PERTURBATION_DEFAULTS.map(MethodSpec::Perturbation));
+            }
             all
         } else {
             self.methods.clone()
@@ -141,7 +156,7 @@ impl CompareArgs {
         let defaults = [self.steps(), self.samples()];
         Ok(CompareConfig::new()
             .with_methods(methods)
-            .with_settings(self.settings.settings(defaults, baseline, self.seed))
+            .with_settings(self.settings.settings(defaults, baseline, self.seed)?)
             .with_curve_steps(self.curve_steps)
             .with_replacement(parse_replacement(&self.replacement)?)
             .with_radius(self.radius)

@@ -98,8 +98,12 @@ impl GradientKernel {
     /// per pass, and hands each block's outputs to `visit(rows, values, outputs)`: `values`
     /// holds `rows.len() × outputs` scores, row-major, on the host.
     ///
-    /// Rows reach the model on the autodiff device, as in the gradient passes, so that a model
-    /// behaves the same in both (no backward pass is made). Every output is checked before
+    /// Rows reach the model on the plain (non-autodiff) device: no pass records a graph, so a
+    /// forward-only pass costs what the model's forward costs (the perturbation methods make
+    /// thousands). A module in training mode would run BatchNorm's training path and Dropout
+    /// only on the autodiff device, so its forward-only scores could differ from its gradient
+    /// passes: the methods' model check ([`check_call`](Self::check_call)), made on autodiff
+    /// rows before any pass, refuses such a module first. Every output is checked before
     /// `visit` sees it: the shape, finiteness (every column) and the plan's target range.
     /// Returns the number of forward passes.
     ///
@@ -139,7 +143,7 @@ impl GradientKernel {
                 )));
             }
             let samples = RowSamples::new(range.clone().map(|r| plan.sample(r)).collect());
-            let output = model.forward_rows(rows.without_autodiff().autodiff(), &samples);
+            let output = model.forward_rows(rows.without_autodiff(), &samples);
             passes += 1;
             let [out_rows, cols] = output.dims();
             if out_rows != len || cols == 0 {

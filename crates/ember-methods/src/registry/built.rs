@@ -5,7 +5,7 @@ use ember_core::{
     Attribution, Attributions, Error, LayerAttribution, Model, Result, SplitModel, Target,
 };
 
-use super::{AnyLayerMethod, Base};
+use super::{AnyLayerMethod, Base, Perturbation};
 use crate::SmoothGrad;
 
 /// Any method of the registry, built by [`super::MethodSpec::build`].
@@ -17,6 +17,8 @@ pub enum AnyMethod {
     Smooth(SmoothGrad<Base>),
     /// A layer method.
     Layer(AnyLayerMethod),
+    /// A perturbation method.
+    Perturbation(Perturbation),
 }
 
 impl AnyMethod {
@@ -38,7 +40,9 @@ impl AnyMethod {
                 let out = m.smooth(model, input, target)?;
                 Ok((out.attributions, Some(out.variance)))
             }
-            AnyMethod::Layer(_) => Ok((self.attribute(model, input, target)?, None)),
+            AnyMethod::Layer(_) | AnyMethod::Perturbation(_) => {
+                Ok((self.attribute(model, input, target)?, None))
+            }
         }
     }
 }
@@ -53,6 +57,7 @@ impl<const D: usize> Attribution<D> for AnyMethod {
         match self {
             AnyMethod::Base(m) => m.attribute(model, input, target),
             AnyMethod::Smooth(m) => m.attribute(model, input, target),
+            AnyMethod::Perturbation(m) => m.attribute(model, input, target),
             // Grad-CAM's map, upsampled to the input, for a model that names its layer.
             AnyMethod::Layer(AnyLayerMethod::GradCam(m)) => m.attribute_input(model, input, target),
             AnyMethod::Layer(_) => Err(Error::InvalidConfig {

@@ -19,10 +19,13 @@ pub enum Family {
     Layer,
     /// Attention weights read from a transformer, no gradient (attention rollout).
     Attention,
+    /// Forward passes on perturbed inputs, no gradient (occlusion, Shapley values, LIME).
+    Perturbation,
 }
 
 impl Family {
-    /// The family's name in tables: `gradient`, `path`, `noise tunnel`, `layer`, `attention`.
+    /// The family's name in tables: `gradient`, `path`, `noise tunnel`, `layer`, `attention`,
+    /// `perturbation`.
     pub fn name(self) -> &'static str {
         match self {
             Family::Gradient => "gradient",
@@ -30,6 +33,7 @@ impl Family {
             Family::NoiseTunnel => "noise tunnel",
             Family::Layer => "layer",
             Family::Attention => "attention",
+            Family::Perturbation => "perturbation",
         }
     }
 }
@@ -54,9 +58,10 @@ pub struct MethodInfo {
     pub family: Family,
     /// Its cost in model rows per sample, in words (`steps`, `1`), for tables.
     pub cost: &'static str,
-    /// Its cost in model rows per sample with given settings (fixed-step modes; the adaptive
-    /// mode's rows are known only after the call).
-    pub rows_per_sample: fn(&MethodSettings) -> usize,
+    /// Its cost in model rows per sample with given settings, for an input of shape `dims`
+    /// (`[N, ...]`: a perturbation method's cost depends on a sample's groups; fixed-step
+    /// modes: the adaptive mode's rows are known only after the call).
+    pub rows_per_sample: fn(&MethodSettings, &[usize]) -> usize,
 }
 
 impl MethodInfo {
@@ -77,7 +82,7 @@ pub struct Entry<M> {
 }
 
 /// The cost of a method that runs each sample once.
-pub fn one_row(_: &MethodSettings) -> usize {
+pub fn one_row(_: &MethodSettings, _: &[usize]) -> usize {
     1
 }
 

@@ -55,8 +55,9 @@ pub use info::{Entry, Family, MethodInfo, normalise, one_row};
 pub use settings::MethodSettings;
 
 use crate::{
-    GradCam, InputXGradient, IntegratedGradients, LayerGradient, LayerIntegratedGradients,
-    Saliency, SmoothGradConfig, SmoothKind,
+    FeatureAblation, FeaturePermutation, GradCam, InputXGradient, IntegratedGradients, KernelShap,
+    LayerGradient, LayerIntegratedGradients, Lime, Occlusion, Saliency, ShapleyValueSampling,
+    ShapleyValues, SmoothGradConfig, SmoothKind,
 };
 
 /// Declares a list of methods: the enum that names them (`$spec`, with `ALL`, its entries,
@@ -131,10 +132,10 @@ macro_rules! registry {
                 self.info().signed
             }
 
-            /// The model rows one sample costs with `settings` (fixed-step modes; the
-            /// adaptive mode's rows are known only after the call).
-            pub fn rows_per_sample(self, settings: &MethodSettings) -> usize {
-                (self.info().rows_per_sample)(settings)
+            /// The model rows one sample of an input of shape `dims` costs with `settings`
+            /// (fixed-step modes; the adaptive mode's rows are known only after the call).
+            pub fn rows_per_sample(self, settings: &MethodSettings, dims: &[usize]) -> usize {
+                (self.info().rows_per_sample)(settings, dims)
             }
 
             /// Builds the method with `settings` (it reads the settings it has).
@@ -209,13 +210,52 @@ registry! {
     LayerIntegratedGradients(LayerIntegratedGradients) = crate::layer_integrated_gradients::INFO;
 }
 
+registry! {
+    input;
+    /// A perturbation method: forward passes on perturbed copies of the input, no gradient.
+    PerturbationMethod;
+    /// One of the perturbation methods, built.
+    Perturbation;
+    /// Occlusion.
+    Occlusion(Occlusion) = crate::occlusion::INFO;
+    /// Feature ablation.
+    FeatureAblation(FeatureAblation) = crate::feature_ablation::INFO;
+    /// Exact Shapley values.
+    ShapleyValues(ShapleyValues) = crate::shapley_values::INFO;
+    /// Shapley value sampling.
+    ShapleyValueSampling(ShapleyValueSampling) = crate::shapley_value_sampling::INFO;
+    /// KernelSHAP.
+    KernelShap(KernelShap) = crate::kernel_shap::INFO;
+    /// LIME.
+    Lime(Lime) = crate::lime::INFO;
+    /// Feature permutation.
+    FeaturePermutation(FeaturePermutation) = crate::feature_permutation::INFO;
+}
+
+/// The number of groups of one sample of an input of shape `dims` under `settings`'s feature
+/// mask (or the default one), for the perturbation methods' costs; 0 for a mask that does not
+/// fit.
+pub fn groups_of(settings: &MethodSettings, dims: &[usize]) -> usize {
+    let default;
+    let mask = match &settings.feature_mask {
+        Some(mask) => mask,
+        None => {
+            default = ember_core::FeatureMask::default_for(dims);
+            &default
+        }
+    };
+    mask.groups(dims).map_or(0, |g| g.count())
+}
+
 /// Every method ember has, in the order `ember methods` lists them: the gradient methods, the
-/// noise tunnels (over saliency by default), the layer methods, attention rollout.
+/// noise tunnels (over saliency by default), the layer methods, attention rollout, the
+/// perturbation methods.
 pub fn methods() -> Vec<&'static MethodInfo> {
     let mut all: Vec<&'static MethodInfo> = BaseMethod::ALL.iter().map(|m| m.info()).collect();
     all.extend(SmoothKind::ALL.iter().map(|k| k.info()));
     all.extend(LayerMethod::ALL.iter().map(|m| m.info()));
     all.push(&crate::attention_rollout::INFO);
+    all.extend(PerturbationMethod::ALL.iter().map(|m| m.info()));
     all
 }
 
@@ -232,10 +272,12 @@ pub fn method_names() -> &'static str {
         let names =
             |infos: Vec<&MethodInfo>| infos.iter().map(|m| m.name).collect::<Vec<_>>().join(", ");
         format!(
-            "{}, {}, KIND:INNER (e.g. vargrad:integrated-gradients), or a layer method: {}",
+            "{}, {}, KIND:INNER (e.g. vargrad:integrated-gradients), a layer method: {}, or a \
+             perturbation method: {}",
             names(BaseMethod::ALL.iter().map(|m| m.info()).collect()),
             names(SmoothKind::ALL.iter().map(|k| k.info()).collect()),
             names(LayerMethod::ALL.iter().map(|m| m.info()).collect()),
+            names(PerturbationMethod::ALL.iter().map(|m| m.info()).collect()),
         )
     })
 }
@@ -243,9 +285,10 @@ pub fn method_names() -> &'static str {
 /// The names [`MethodSpec`] and [`BaseMethod`] read, for error messages.
 #[deprecated(note = "use `method_names()`, which the registry's entries make")]
 pub const METHOD_NAMES: &str = "saliency, saliency-abs, input-x-gradient, integrated-gradients, \
-     smoothgrad, smoothgrad-squared, vargrad, KIND:INNER (e.g. vargrad:integrated-gradients), or \
+     smoothgrad, smoothgrad-squared, vargrad, KIND:INNER (e.g. vargrad:integrated-gradients), \
      a layer method: grad-cam, layer-gradient, layer-gradient-x-activation, \
-     layer-integrated-gradients";
+     layer-integrated-gradients, or a perturbation method: occlusion, feature-ablation, \
+     shapley-values, shapley-value-sampling, kernel-shap, lime, feature-permutation";
 
 /// The registry as a Markdown table (name, aliases, Captum, family, signed, rows per sample,
 /// summary): the table of docs/src/methods/README.md, which a test keeps equal to this.
@@ -295,6 +338,8 @@ pub enum MethodSpec {
     },
     /// A layer method: it needs a model split at a layer ([`ember_core::SplitModel`]).
     Layer(LayerMethod),
+    /// A perturbation method (forward only).
+    Perturbation(PerturbationMethod),
 }
 
 impl MethodSpec {
@@ -330,6 +375,7 @@ impl MethodSpec {
             MethodSpec::Base(base) => base.info(),
             MethodSpec::Smooth { kind, .. } => kind.info(),
             MethodSpec::Layer(layer) => layer.info(),
+            MethodSpec::Perturbation(method) => method.info(),
         }
     }
 
@@ -353,12 +399,44 @@ impl MethodSpec {
         }
     }
 
-    /// The model rows one sample costs with `settings` (fixed-step methods; see
-    /// [`BaseMethod::rows_per_sample`]).
-    pub fn rows_per_sample(self, settings: &MethodSettings) -> usize {
+    /// The groups the method perturbs together on an input of shape `dims`: its feature mask
+    /// (`settings.feature_mask`, or [`ember_core::FeatureMask::default_for`] the input)
+    /// resolved, for the perturbation methods that partition the input (all but occlusion,
+    /// whose windows overlap); `None` for the others.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidMask`] for a mask that does not fit the input.
+    pub fn groups(
+        self,
+        settings: &MethodSettings,
+        dims: &[usize],
+    ) -> Result<Option<ember_core::Groups>> {
         match self {
-            MethodSpec::Smooth { inner, .. } => settings.samples * inner.rows_per_sample(settings),
-            spec => (spec.info().rows_per_sample)(settings),
+            MethodSpec::Perturbation(PerturbationMethod::Occlusion) => Ok(None),
+            MethodSpec::Perturbation(_) => {
+                let default;
+                let mask = match &settings.feature_mask {
+                    Some(mask) => mask,
+                    None => {
+                        default = ember_core::FeatureMask::default_for(dims);
+                        &default
+                    }
+                };
+                mask.groups(dims).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The model rows one sample costs with `settings` (fixed-step methods; see
+    /// [`BaseMethod::rows_per_sample`]), for an input of shape `dims`.
+    pub fn rows_per_sample(self, settings: &MethodSettings, dims: &[usize]) -> usize {
+        match self {
+            MethodSpec::Smooth { inner, .. } => {
+                settings.samples * inner.rows_per_sample(settings, dims)
+            }
+            spec => (spec.info().rows_per_sample)(settings, dims),
         }
     }
 
@@ -381,6 +459,7 @@ impl MethodSpec {
                     .init(inner.build(settings)?)?,
             ),
             MethodSpec::Layer(layer) => AnyMethod::Layer(layer.build(settings)?),
+            MethodSpec::Perturbation(method) => AnyMethod::Perturbation(method.build(settings)?),
         })
     }
 }
@@ -422,6 +501,9 @@ impl FromStr for MethodSpec {
         }
         if let Ok(layer) = normal.parse() {
             return Ok(MethodSpec::Layer(layer));
+        }
+        if let Ok(method) = normal.parse() {
+            return Ok(MethodSpec::Perturbation(method));
         }
         normal
             .parse()

@@ -2,7 +2,7 @@
 
 use burn::config::Config;
 use ember_core::KernelSettings;
-use ember_core::{Baseline, Quadrature};
+use ember_core::{Baseline, FeatureMask, Quadrature};
 
 use crate::{IntegratedGradientsConfig, NoiseScale};
 
@@ -25,7 +25,8 @@ pub struct MethodSettings {
     /// Adaptive Integrated Gradients: the most steps per sample.
     #[config(default = 1025)]
     pub max_steps: usize,
-    /// Noisy copies per input (noise tunnels).
+    /// Noisy copies per input (noise tunnels); random orders (`shapley-value-sampling`) or
+    /// coalitions (`kernel-shap`, `lime`) per sample: what Captum's `n_samples` counts.
     #[config(default = 50)]
     pub samples: usize,
     /// The noise level (noise tunnels), read as `noise_scale` says.
@@ -34,9 +35,19 @@ pub struct MethodSettings {
     /// How `noise` sets σ (noise tunnels).
     #[config(default = "NoiseScale::Relative")]
     pub noise_scale: NoiseScale,
-    /// The noise's seed (noise tunnels).
+    /// The seed of the noise (noise tunnels) or of the draws (sampled perturbation methods).
     #[config(default = 0)]
     pub seed: u64,
+    /// The groups of the perturbation methods (`None`: [`FeatureMask::default_for`] the
+    /// input).
+    #[config(default = "None")]
+    pub feature_mask: Option<FeatureMask>,
+    /// Occlusion's window, one size per dimension after the batch (`None`: its default).
+    #[config(default = "None")]
+    pub window: Option<Vec<usize>>,
+    /// Occlusion's strides (`None`: 1 with a given window, else its default).
+    #[config(default = "None")]
+    pub strides: Option<Vec<usize>>,
     /// How the kernel runs: rows per pass, memory budget, the model check.
     #[config(default = "KernelSettings::new()")]
     pub kernel: KernelSettings,

@@ -127,7 +127,7 @@ fn each_entry_builds_its_own_variant_with_its_settings() {
         } else {
             1
         };
-        assert_eq!(base.rows_per_sample(&settings), rows);
+        assert_eq!(base.rows_per_sample(&settings, &[1, 4]), rows);
     }
     for layer in LayerMethod::ALL {
         let built = layer.build(&settings).unwrap();
@@ -135,7 +135,7 @@ fn each_entry_builds_its_own_variant_with_its_settings() {
     }
     let tunnel = MethodSpec::smooth(SmoothKind::Variance, BaseMethod::IntegratedGradients);
     assert_eq!(
-        tunnel.rows_per_sample(&settings.clone().with_samples(4)),
+        tunnel.rows_per_sample(&settings.clone().with_samples(4), &[1, 4]),
         28
     );
 }

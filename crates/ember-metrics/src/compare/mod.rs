@@ -124,6 +124,10 @@ pub struct Comparison {
     pub attributions: Vec<Vec<f64>>,
     /// Whether each method's attributions are signed, in the methods' order.
     pub signed: Vec<bool>,
+    /// The group of every element (the input's shape, row-major; `-1` for elements never
+    /// perturbed) of each method that perturbs groups of features together, in the methods'
+    /// order; `None` for the others. The report draws their boundaries.
+    pub groups: Vec<Option<Vec<i64>>>,
 }
 
 impl CompareConfig {
@@ -159,6 +163,13 @@ impl CompareConfig {
         let built = methods
             .iter()
             .map(|m| m.build(&self.settings))
+            .collect::<Result<Vec<_>>>()?;
+        let groups = methods
+            .iter()
+            .map(|m| {
+                let groups = m.groups(&self.settings, &input.dims())?;
+                Ok(groups.map(|g| (0..g.batch()).flat_map(|i| g.ids(i).to_vec()).collect()))
+            })
             .collect::<Result<Vec<_>>>()?;
         let layers = randomised.layers();
         if layers.is_empty() {
@@ -240,6 +251,7 @@ impl CompareConfig {
             partial.push((
                 Scored {
                     method: spec.name(),
+                    family: spec.info().family.name().into(),
                     time_ms,
                     passes: out.report.passes,
                     model_evaluations: out.report.model_evaluations,
@@ -338,6 +350,7 @@ impl CompareConfig {
             shape,
             attributions: maps.into_iter().map(|(_, host)| host).collect(),
             signed: methods.iter().map(|m| m.signed()).collect(),
+            groups,
         })
     }
 
@@ -363,6 +376,7 @@ impl CompareConfig {
 /// A method's metrics before its sanity check is finished.
 struct Scored {
     method: String,
+    family: String,
     time_ms: f64,
     passes: usize,
     model_evaluations: usize,
@@ -379,6 +393,7 @@ impl Scored {
     fn finish(self, sanity: crate::SanityCheck) -> MethodResult {
         MethodResult {
             method: self.method,
+            family: self.family,
             time_ms: self.time_ms,
             passes: self.passes,
             model_evaluations: self.model_evaluations,

@@ -99,8 +99,9 @@ pub(super) fn agreement_table(results: &Results) -> Table {
     }
 }
 
-/// Each path method's completeness per example: its steps (chosen per example in adaptive
-/// mode), `delta` and `|delta| / |F(x) − F(x′)|`; `None` when no method reports a delta.
+/// Each path method's completeness (and each perturbation method's efficiency gap) per
+/// example: its steps (chosen per example in adaptive mode), `delta` and
+/// `|delta| / |F(x) − F(x′)|`; `None` when no method reports a delta.
 pub(super) fn completeness_table(results: &Results) -> Option<Table> {
     let mut rows = Vec::new();
     for method in &results.methods {
@@ -125,7 +126,8 @@ pub(super) fn completeness_table(results: &Results) -> Option<Table> {
         id: "completeness".into(),
         caption: "Path methods: the integration steps each example used, whether it reached \
                   the tolerance (1, adaptive mode only), delta = Σ attributions − (F(x) − \
-                  F(x′)), and |delta| / |F(x) − F(x′)|."
+                  F(x′)), and |delta| / |F(x) − F(x′)|. Perturbation methods: the same delta \
+                  with x′ the baseline b (the efficiency gap)."
             .into(),
         columns: vec![
             "steps".into(),

@@ -144,6 +144,27 @@ fn pixels(values: &[f64], i: usize, pixels: usize, channels: usize, mean: bool) 
         .collect()
 }
 
+/// Example `i`'s group per pixel: the group of its elements across the channels where they
+/// share one, else a distinct id per channel combination (so the boundary shows).
+fn pixel_groups(ids: &[i64], i: usize, pixels: usize, channels: usize) -> Vec<i64> {
+    let row = &ids[i * pixels * channels..(i + 1) * pixels * channels];
+    let mut seen: Vec<Vec<i64>> = Vec::new();
+    (0..pixels)
+        .map(|p| {
+            let key: Vec<i64> = (0..channels).map(|c| row[c * pixels + p]).collect();
+            if key.iter().all(|&id| id == key[0]) {
+                return key[0];
+            }
+            let at = seen.iter().position(|k| *k == key).unwrap_or_else(|| {
+                seen.push(key);
+                seen.len() - 1
+            });
+            // Below every group id and NEVER_PERTURBED (−1).
+            -2 - at as i64
+        })
+        .collect()
+}
+
 fn example_label(c: &Comparison, i: usize) -> String {
     let e = &c.results.examples[i];
     if e.name.is_some() || e.class_name.is_some() {
@@ -195,11 +216,19 @@ fn draw_images(
         for (m, map) in c.attributions.iter().enumerate() {
             let v = pixels(map, i, area, channels, false);
             let options = heat(c.signed[m], scale);
-            row.push(ember_viz::heatmap(&v, height, width, &options)?);
-            over.push(match &rgb {
+            let mut cell = ember_viz::heatmap(&v, height, width, &options)?;
+            let mut blended = match &rgb {
                 Some(rgb) => ember_viz::overlay_colour(&v, rgb, height, width, &options, 0.6)?,
                 None => ember_viz::overlay(&v, &x, height, width, &options, 0.6)?,
-            });
+            };
+            // A method that perturbs groups of features: their boundaries.
+            if let Some(ids) = c.groups.get(m).and_then(Option::as_ref) {
+                let ids = pixel_groups(ids, i, area, channels);
+                ember_viz::outline_groups(&mut cell, &ids, height, width, scale)?;
+                ember_viz::outline_groups(&mut blended, &ids, height, width, scale)?;
+            }
+            row.push(cell);
+            over.push(blended);
         }
         rows.push(row);
         overlays.push(over);
@@ -213,12 +242,27 @@ fn draw_images(
     } else {
         "Rows: examples (→ the explained class)."
     };
+    let outlined: Vec<&str> = names
+        .iter()
+        .zip(&c.groups)
+        .filter(|(_, g)| g.is_some())
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let outline_caption = if outlined.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Dark lines on the maps of {}: the boundaries of the groups of features perturbed \
+             together (none where every pixel is its own group).",
+            outlined.join(", ")
+        )
+    };
     page.grids.push(ImageGrid {
         title: "Attribution maps".into(),
         caption: format!(
             "{row_caption} Signed maps on a diverging scale centred at 0 (red raises the class \
              score, blue lowers it), non-negative maps on a sequential scale; each map clipped \
-             at its 98th percentile of |value|. The same grid is grid.png."
+             at its 98th percentile of |value|.{outline_caption} The same grid is grid.png."
         ),
         columns: headers.clone(),
         rows: rows

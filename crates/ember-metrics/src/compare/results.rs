@@ -13,13 +13,18 @@ pub const SCHEMA: u32 = 1;
 pub struct MethodResult {
     /// The method's name.
     pub method: String,
+    /// The method's family (`gradient`, `path`, `noise tunnel`, `layer`, `perturbation`), as
+    /// the registry names it; empty in results written before it was recorded.
+    #[serde(default)]
+    pub family: String,
     /// Wall time of the attribution call, in milliseconds.
     pub time_ms: f64,
     /// Forward+backward passes of the call.
     pub passes: usize,
     /// Rows evaluated by the model in the call.
     pub model_evaluations: usize,
-    /// Completeness (path methods).
+    /// Completeness (path methods), or the efficiency gap `Σφ − (F(x) − F(b))` of the
+    /// perturbation methods that compare the input with a baseline.
     pub completeness: Option<CompletenessSummary>,
     /// Deletion, most relevant first.
     pub deletion: Curve,
@@ -208,14 +213,23 @@ pub struct Column {
     pub value: fn(&MethodResult) -> Option<f64>,
 }
 
+/// The registry's name of the perturbation family (`ember_methods::Family::Perturbation`).
+const PERTURBATION: &str = "perturbation";
+
 /// The metric columns of the comparison table, in order (the terminal table and the report
 /// show the same).
-pub const COLUMNS: [Column; 7] = [
+pub const COLUMNS: [Column; 9] = [
     Column {
         name: "time ms",
         meaning: "wall time of the attribution call for all examples",
         better: Direction::Lower,
         value: |r| Some(r.time_ms),
+    },
+    Column {
+        name: "forward rows",
+        meaning: "rows the model evaluated forward in the attribution call, for all examples (gradient methods also run a backward pass over each)",
+        better: Direction::Lower,
+        value: |r| Some(r.model_evaluations as f64),
     },
     Column {
         name: "deletion AUC",
@@ -245,7 +259,21 @@ pub const COLUMNS: [Column; 7] = [
         name: "completeness |δ|/|ΔF|",
         meaning: "mean |Σφ − (F(x) − F(x′))| / |F(x) − F(x′)| for path methods (Sundararajan et al. 2017)",
         better: Direction::Lower,
-        value: |r| r.completeness.as_ref().and_then(|c| c.mean_relative_delta),
+        value: |r| {
+            (r.family != PERTURBATION)
+                .then_some(r.completeness.as_ref()?.mean_relative_delta)
+                .flatten()
+        },
+    },
+    Column {
+        name: "efficiency gap",
+        meaning: "mean |Σφ − (F(x) − F(b))| / |F(x) − F(b)| for the perturbation methods that remove groups of features, b the baseline: 0 up to rounding for Shapley value sampling and KernelSHAP, which enforce efficiency; what feature ablation and LIME leave unexplained (not occlusion: its windows overlap)",
+        better: Direction::Lower,
+        value: |r| {
+            (r.family == PERTURBATION)
+                .then_some(r.completeness.as_ref()?.mean_relative_delta)
+                .flatten()
+        },
     },
     Column {
         name: "randomised similarity",

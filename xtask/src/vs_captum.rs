@@ -3,8 +3,11 @@
 //! and `vs-captum:end` markers).
 //!
 //! - The zoo (mlp, cnn, tabular; batch 64, Integrated Gradients at 50 steps and SmoothGrad at
-//!   50 samples): `ember bench` against `benches/captum_zoo.py`.
-//! - EfficientNet-Lite0 on one photo (`chelsea.png`, IG at 50 steps), where
+//!   50 samples): `ember bench` against `benches/captum_zoo.py`; the perturbation methods
+//!   (occlusion, feature ablation, Shapley value sampling, KernelSHAP, LIME at ember's
+//!   defaults) against `benches/captum_perturbation.py`.
+//! - EfficientNet-Lite0 on one photo (`chelsea.png`, IG at 50 steps, occlusion with Captum's
+//!   tutorial window), where
 //!   `EMBER_EFFICIENTNET_LITE0` names the `.pth`: `ember bench --model efficientnet-lite0`
 //!   against the fixtures' `bench_captum.py` (the reference package from
 //!   `EMBER_EFFICIENTNET_REFERENCE`, a folder holding `efficientnet_lite_pytorch`, or an
@@ -26,6 +29,10 @@ use crate::release::{self, Target};
 
 const START: &str = "<!-- vs-captum:start -->";
 const END: &str = "<!-- vs-captum:end -->";
+
+/// Timed calls per perturbation measurement: a call of Captum's Shapley value sampling or
+/// KernelSHAP takes seconds on the zoo.
+const PERTURBATION_REPEATS: &str = "3";
 
 /// What to measure.
 pub struct Options {
@@ -137,16 +144,7 @@ pub fn run(options: &Options) -> Result<(), String> {
     )?;
     // Captum's fastest variant of the method (IG in passes of 128 rows or in one pass), so
     // that a speed-up is never flattered by a slow setting of Captum.
-    let captum_ms = |model: &str, method: &str| -> f64 {
-        captum["results"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|r| r["model"] == model && r["method"] == method)
-            .filter_map(|r| r["median_ms"].as_f64())
-            .reduce(f64::min)
-            .unwrap_or(f64::NAN)
-    };
+    let captum_ms = |model: &str, method: &str| fastest(&captum, model, method);
     for model in ["mlp", "cnn", "tabular"] {
         for (method, setting) in [
             ("integrated-gradients", "batch 64, 50 steps"),
@@ -165,6 +163,60 @@ pub fn run(options: &Options) -> Result<(), String> {
                         device,
                         "--repeats",
                         &repeats,
+                        "--json",
+                    ],
+                )?;
+                rows.push(Row {
+                    model: model.into(),
+                    method: method.into(),
+                    setting: setting.into(),
+                    device: device.clone(),
+                    ember_ms: v["median_ms"].as_f64().unwrap_or(f64::NAN),
+                    captum_ms: captum_ms(model, method),
+                });
+            }
+        }
+    }
+
+    // The perturbation methods on the zoo, at ember's defaults (Captum's fastest
+    // `perturbations_per_eval` of two).
+    let captum = json(
+        python,
+        &[
+            "benches/captum_perturbation.py",
+            "--threads",
+            &threads,
+            "--repeats",
+            PERTURBATION_REPEATS,
+        ],
+    )?;
+    let captum_ms = |model: &str, method: &str| fastest(&captum, model, method);
+    for model in ["mlp", "cnn", "tabular"] {
+        let window = if model == "cnn" {
+            "batch 64, window 1×2×2, strides 1"
+        } else {
+            "batch 64, window 1, strides 1"
+        };
+        for (method, setting) in [
+            ("occlusion", window),
+            ("feature-ablation", "batch 64, one group per element"),
+            ("shapley-value-sampling", "batch 64, 50 permutations"),
+            ("kernel-shap", "batch 64, 50 coalitions"),
+            ("lime", "batch 64, 50 coalitions, Lasso 0.01"),
+        ] {
+            for device in &options.devices {
+                let v = json(
+                    ember,
+                    &[
+                        "bench",
+                        "--model",
+                        model,
+                        "--method",
+                        method,
+                        "--device",
+                        device,
+                        "--repeats",
+                        PERTURBATION_REPEATS,
                         "--json",
                     ],
                 )?;
@@ -235,6 +287,40 @@ pub fn run(options: &Options) -> Result<(), String> {
                     ember_ms: v["median_ms"].as_f64().unwrap_or(f64::NAN),
                     captum_ms: captum["ms"]["ig_50"].as_f64().unwrap_or(f64::NAN),
                 });
+                // Occlusion with Captum's tutorial window, ember's default on a 224² photo.
+                let v = json(
+                    ember,
+                    &[
+                        "bench",
+                        "--model",
+                        "efficientnet-lite0",
+                        "--weights",
+                        &weights,
+                        "--images",
+                        &photo,
+                        "--batch",
+                        "1",
+                        "--method",
+                        "occlusion",
+                        "--window",
+                        "3,15,15",
+                        "--strides",
+                        "3,8,8",
+                        "--device",
+                        device,
+                        "--repeats",
+                        "3",
+                        "--json",
+                    ],
+                )?;
+                rows.push(Row {
+                    model: "efficientnet-lite0".into(),
+                    method: "occlusion".into(),
+                    setting: "1 photo, window 3×15×15, strides 3×8×8".into(),
+                    device: device.clone(),
+                    ember_ms: v["median_ms"].as_f64().unwrap_or(f64::NAN),
+                    captum_ms: captum["ms"]["occlusion"].as_f64().unwrap_or(f64::NAN),
+                });
             }
         }
         _ => eprintln!(
@@ -279,7 +365,7 @@ pub fn run(options: &Options) -> Result<(), String> {
         "Generated by `cargo xtask bench --vs-captum` ({}), machine: {}, 1-minute load \
          average {load_start} at the start and {} at the end. ember: built in {}{}, f32, \
          each device's default rows per pass. Captum: {versions}, `torch.set_num_threads({})`, CPU. Medians of {} calls after \
-         a warm-up (3 for the real models), both sides in one run. `speed-up` = Captum's time \
+         a warm-up ({PERTURBATION_REPEATS} for the perturbation methods and the real models), both sides in one run. `speed-up` = Captum's time \
          ÷ ember's (above 1: ember is faster).\n",
         today(),
         machine(),
@@ -313,6 +399,18 @@ pub fn run(options: &Options) -> Result<(), String> {
     }
     let _ = writeln!(md, "{END}");
     crate::bench::write_section(START, END, &md)
+}
+
+/// The fastest of Captum's variants of `method` on `model` in a script's `results`.
+fn fastest(captum: &Value, model: &str, method: &str) -> f64 {
+    captum["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["model"] == model && r["method"] == method)
+        .filter_map(|r| r["median_ms"].as_f64())
+        .reduce(f64::min)
+        .unwrap_or(f64::NAN)
 }
 
 /// The path of `python` and its `torch X, captum Y`, or why it cannot run the reference side.

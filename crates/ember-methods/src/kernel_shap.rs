@@ -372,3 +372,122 @@ impl<const D: usize> Attribution<D> for KernelShap {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::coalitions;
+
+    /// The drawn coalitions of `m` groups (a budget below `2^m − 2`, so drawn, not
+    /// enumerated): each one's members and how many times it was drawn.
+    fn drawn(m: usize, samples: usize, seed: u64) -> Vec<(Vec<usize>, f64)> {
+        let (z, counts, enumerated) = coalitions(m, samples, seed);
+        assert!(!enumerated);
+        assert_eq!(counts.iter().sum::<f64>(), samples as f64);
+        z.chunks(m)
+            .zip(counts)
+            .map(|(row, count)| ((0..m).filter(|&g| row[g] == 1.0).collect(), count))
+            .collect()
+    }
+
+    /// The share of each coalition size `0..=m` among `samples` draws.
+    fn size_shares(m: usize, samples: usize, seed: u64) -> Vec<f64> {
+        let mut share = vec![0.0; m + 1];
+        for (members, count) in drawn(m, samples, seed) {
+            share[members.len()] += count / samples as f64;
+        }
+        share
+    }
+
+    /// The Shapley kernel's share of each size: `∝ 1/(s(M − s))` for `0 < s < M`.
+    fn kernel_size_shares(m: usize) -> Vec<f64> {
+        let total: f64 = (1..m).map(|s| 1.0 / (s * (m - s)) as f64).sum();
+        (0..=m)
+            .map(|s| {
+                if s == 0 || s == m {
+                    0.0
+                } else {
+                    1.0 / (s * (m - s)) as f64 / total
+                }
+            })
+            .collect()
+    }
+
+    /// Pearson's χ² of `counts` against `expected` counts (cells expecting nothing left out).
+    fn chi2(counts: &[f64], expected: &[f64]) -> f64 {
+        counts
+            .iter()
+            .zip(expected)
+            .filter(|(_, e)| **e > 0.0)
+            .map(|(c, e)| (c - e).powi(2) / e)
+            .sum()
+    }
+
+    #[test]
+    fn the_sampler_draws_sizes_by_the_shapley_kernel_and_members_uniformly() {
+        let (m, samples) = (16, 60_000);
+        let draws = drawn(m, samples, 7);
+        assert!(draws.iter().all(|(c, _)| !c.is_empty() && c.len() < m));
+        // Sizes: χ² over the 15 sizes (14 degrees of freedom); 50 is beyond its 0.99999
+        // quantile (about 49), so a right sampler fails once in 10⁵ seeds.
+        let mut sizes = vec![0.0; m + 1];
+        for (members, count) in &draws {
+            sizes[members.len()] += count;
+        }
+        let expected: Vec<f64> = kernel_size_shares(m)
+            .iter()
+            .map(|p| p * samples as f64)
+            .collect();
+        let x2 = chi2(&sizes, &expected);
+        assert!(x2 < 50.0, "sizes: χ² = {x2} over 14 degrees of freedom");
+        // Members, within a size: every group as likely to be the one of a singleton (χ² over
+        // 16 groups, 15 degrees of freedom; 0.99999 quantile about 51).
+        let mut singles = vec![0.0; m];
+        for (members, count) in &draws {
+            if let [g] = members[..] {
+                singles[g] += count;
+            }
+        }
+        let each = singles.iter().sum::<f64>() / m as f64;
+        let x2 = chi2(&singles, &vec![each; m]);
+        assert!(
+            x2 < 52.0,
+            "singletons: χ² = {x2} over 15 degrees of freedom"
+        );
+    }
+
+    #[test]
+    fn the_samplers_error_shrinks_as_one_over_root_samples() {
+        // Complementary pairs are not independent draws, but the size shares still converge at
+        // the Monte Carlo rate: 16× the samples, about a quarter of the error.
+        let m = 16;
+        let expected = kernel_size_shares(m);
+        let error = |samples: usize, seed: u64| -> f64 {
+            size_shares(m, samples, seed)
+                .iter()
+                .zip(&expected)
+                .map(|(g, e)| (g - e).powi(2))
+                .sum()
+        };
+        let seeds = 30;
+        let few: f64 = (0..seeds).map(|s| error(500, s)).sum();
+        let many: f64 = (0..seeds).map(|s| error(8000, 100 + s)).sum();
+        let ratio = (few / many).sqrt();
+        assert!(
+            (3.0..5.3).contains(&ratio),
+            "error ratio {ratio}, expected 4"
+        );
+    }
+
+    #[test]
+    fn a_budget_of_every_coalition_enumerates_them_once() {
+        let (z, weights, enumerated) = coalitions(4, 14, 0);
+        assert!(enumerated);
+        assert_eq!((z.len(), weights.len()), (14 * 4, 14));
+        let mut sets: Vec<usize> = z
+            .chunks(4)
+            .map(|row| (0..4).filter(|&g| row[g] == 1.0).map(|g| 1 << g).sum())
+            .collect();
+        sets.sort_unstable();
+        assert_eq!(sets, (1..15).collect::<Vec<_>>());
+    }
+}

@@ -326,3 +326,31 @@ impl<const D: usize> Attribution<D> for Lime {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::draws;
+
+    #[test]
+    fn every_coalition_is_equally_likely() {
+        // Each group kept with probability ½, independently: the 16 coalitions of 4 groups
+        // uniform. Pearson's χ² (15 degrees of freedom): 52 is beyond its 0.99999 quantile
+        // (about 51).
+        let (m, samples) = (4, 64_000);
+        let z = draws(m, samples, 11);
+        let mut counts = [0.0f64; 16];
+        for row in z.chunks(m) {
+            let set: usize = (0..m).filter(|&g| row[g] == 1.0).map(|g| 1 << g).sum();
+            counts[set] += 1.0;
+        }
+        let expected = samples as f64 / 16.0;
+        let chi2: f64 = counts
+            .iter()
+            .map(|c| (c - expected).powi(2) / expected)
+            .sum();
+        assert!(chi2 < 52.0, "χ² = {chi2} over 15 degrees of freedom");
+        // Different seeds, different draws; the same seed, the same.
+        assert_eq!(draws(m, 100, 3), draws(m, 100, 3));
+        assert_ne!(draws(m, 100, 3), draws(m, 100, 4));
+    }
+}

@@ -1,5 +1,6 @@
 //! `ember bench`: times a method against the raw limit, one forward+backward over the same
-//! rows on the same device in blocks of the same size, in one run.
+//! rows on the same device in blocks of the same size (one forward, for the perturbation
+//! methods), in one run.
 
 mod rss;
 
@@ -9,9 +10,9 @@ use std::time::Instant;
 use clap::Args;
 use ember::backend::{Backend, Precision};
 use ember::burn::tensor::{Device, Tensor, TensorData};
-use ember::kernel::bench::raw_forward_backward;
+use ember::kernel::bench::{raw_forward, raw_forward_backward};
 use ember::prelude::*;
-use ember::{BaseMethod, GradientKernel, MethodSpec};
+use ember::{BaseMethod, Family, GradientKernel, MethodSpec};
 use ember_zoo::photos::load_photos;
 use ember_zoo::{ZooModel, ZooNet, ZooVisitor};
 use serde::Serialize;
@@ -91,7 +92,8 @@ pub struct BenchResult {
     pub steps: usize,
     /// Noisy samples.
     pub samples: usize,
-    /// Rows differentiated per call (the raw limit's rows).
+    /// Rows per call: differentiated (gradient methods) or evaluated forward only
+    /// (perturbation methods); the raw limit's rows.
     pub rows: usize,
     /// Rows per pass, for both sides.
     pub rows_per_pass: usize,
@@ -102,8 +104,14 @@ pub struct BenchResult {
     pub passes: usize,
     /// The method's median wall time per call, in milliseconds.
     pub median_ms: f64,
-    /// The raw limit's median wall time, in milliseconds.
+    /// The raw limit's median wall time, in milliseconds: one forward and one backward per
+    /// block of the same rows, or for perturbation methods one forward per block on the plain
+    /// (non-autodiff) device.
     pub raw_ms: f64,
+    /// Perturbation methods: the same forward-only rows on the autodiff device, in
+    /// milliseconds (what recording a graph that no one differentiates would cost).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_autodiff_ms: Option<f64>,
     /// `median_ms / raw_ms`.
     pub ratio: f64,
     /// Timed repetitions per side.
@@ -154,9 +162,16 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     if args.json || args.rss_child {
         println!("{json}");
     } else {
+        let raw = match result.raw_autodiff_ms {
+            Some(autodiff) => format!(
+                "raw forward {:.2} ms (on autodiff rows: {autodiff:.2} ms)",
+                result.raw_ms
+            ),
+            None => format!("raw forward+backward {:.2} ms", result.raw_ms),
+        };
         println!(
-            "{} on {} ({}, batch {}, {} rows in passes of {}): {:.2} ms vs raw forward+backward \
-             {:.2} ms, ratio {:.3} (median of {}); the model check in each call: {:.2} ms",
+            "{} on {} ({}, batch {}, {} rows in passes of {}): {:.2} ms vs {raw}, ratio {:.3} \
+             (median of {}); the model check in each call: {:.2} ms",
             result.method,
             result.model,
             result.device,
@@ -164,7 +179,6 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             result.rows,
             result.rows_per_pass,
             result.median_ms,
-            result.raw_ms,
             result.ratio,
             result.repeats,
             result.check_ms
@@ -293,14 +307,30 @@ fn measure<const D: usize, M: Model<D> + ?Sized>(
     // The raw limit's rows: the same number of rows of the same shape, built once, untimed.
     let raw_rows = x.clone().repeat_dim(0, points);
     let raw_targets: Vec<usize> = (0..points).flat_map(|_| labels.iter().copied()).collect();
-    let raw = || raw_forward_backward(&kernel, model, raw_rows.clone(), &raw_targets).map_err(err);
-    // Warm-up (kernel compilation on wgpu, allocator pools), then alternate the two sides so
-    // that drifts of a shared machine hit both alike.
+    // Forward-only methods are timed against forward-only rows on the plain device (what the
+    // kernel's forward primitive passes), and the same rows on the autodiff device are timed
+    // too: what the primitive would pay for recording graphs no one differentiates.
+    let forward_only = spec.info().family == Family::Perturbation;
+    let raw = || {
+        if forward_only {
+            raw_forward(&kernel, model, raw_rows.clone(), false)
+        } else {
+            raw_forward_backward(&kernel, model, raw_rows.clone(), &raw_targets)
+        }
+        .map_err(err)
+    };
+    let raw_autodiff = || raw_forward(&kernel, model, raw_rows.clone(), true).map_err(err);
+    // Warm-up (kernel compilation on wgpu, allocator pools), then alternate the sides so
+    // that drifts of a shared machine hit them alike.
     let check = || kernel.check_model(model, &x).map_err(err);
     let mut report = call()?;
     raw()?;
+    if forward_only {
+        raw_autodiff()?;
+    }
     check()?;
     let (mut method_ms, mut raw_ms, mut check_ms) = (Vec::new(), Vec::new(), Vec::new());
+    let mut autodiff_ms = Vec::new();
     for _ in 0..args.repeats {
         let start = Instant::now();
         report = call()?;
@@ -308,6 +338,11 @@ fn measure<const D: usize, M: Model<D> + ?Sized>(
         let start = Instant::now();
         raw()?;
         raw_ms.push(start.elapsed().as_secs_f64() * 1e3);
+        if forward_only {
+            let start = Instant::now();
+            raw_autodiff()?;
+            autodiff_ms.push(start.elapsed().as_secs_f64() * 1e3);
+        }
         let start = Instant::now();
         check()?;
         check_ms.push(start.elapsed().as_secs_f64() * 1e3);
@@ -317,7 +352,11 @@ fn measure<const D: usize, M: Model<D> + ?Sized>(
         median(&mut raw_ms),
         median(&mut check_ms),
     ];
-    Ok(result(args, spec, report, points, rows_per_pass, times, false).with_tuning(tuning))
+    let mut out = result(args, spec, report, points, rows_per_pass, times, false);
+    if forward_only {
+        out.raw_autodiff_ms = Some(median(&mut autodiff_ms));
+    }
+    Ok(out.with_tuning(tuning))
 }
 
 fn result(
@@ -343,6 +382,7 @@ fn result(
         passes: report.passes,
         median_ms,
         raw_ms,
+        raw_autodiff_ms: None,
         ratio: if raw_ms > 0.0 {
             median_ms / raw_ms
         } else {

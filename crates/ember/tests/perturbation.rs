@@ -592,13 +592,19 @@ fn sampled_methods_draw_the_same_on_every_backend() {
             continue;
         };
         let f = model::<2>(6, &device);
+        // Three samples, so that feature permutation has more than one permutation to draw.
         let x: Tensor<2> = tensor(
-            (0..12).map(|i| (0.9 * i as f64).sin()).collect(),
-            [2, 6],
+            (0..18).map(|i| (0.9 * i as f64).sin()).collect(),
+            [3, 6],
             &device,
         );
         let mut all = Vec::new();
-        for name in ["shapley-value-sampling", "kernel-shap", "lime"] {
+        for name in [
+            "shapley-value-sampling",
+            "kernel-shap",
+            "lime",
+            "feature-permutation",
+        ] {
             let spec: MethodSpec = name.parse().unwrap();
             let method = spec
                 .build(&MethodSettings::new().with_samples(9).with_seed(3))

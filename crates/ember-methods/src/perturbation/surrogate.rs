@@ -130,23 +130,36 @@ pub(crate) fn ridge(design: &Design<'_>, y: &[f64], alpha: f64) -> Linear {
     }
 }
 
-/// The most sweeps of the Lasso's coordinate descent (scikit-learn's `max_iter`).
-const LASSO_SWEEPS: usize = 10_000;
+/// The most sweeps of the Lasso's coordinate descent (scikit-learn's default `max_iter`).
+const LASSO_SWEEPS: usize = 1000;
+
+/// The Lasso's tolerance (scikit-learn's default `tol`): the duality gap is checked once no
+/// coefficient moved by more than `tol` of the largest, and the descent stops when it is at
+/// most `tol` times the weighted `‖y − ȳ‖²`.
+const LASSO_TOL: f64 = 1e-4;
 
 /// Weighted Lasso with an intercept, scikit-learn's objective with `sample_weight`:
-/// `1/(2 Σw) Σ wᵢ (yᵢ − β₀ − xᵢ·β)² + α ‖β‖₁`, by cyclic coordinate descent until no
-/// coefficient moves by more than `1e-12` of the largest (or [`LASSO_SWEEPS`] sweeps).
+/// `1/(2 Σw) Σ wᵢ (yᵢ − β₀ − xᵢ·β)² + α ‖β‖₁`, by cyclic coordinate descent with
+/// scikit-learn's stopping rule (`enet_coordinate_descent`: the duality gap against
+/// [`LASSO_TOL`], at most [`LASSO_SWEEPS`] sweeps), so the fit stops where Captum's
+/// `SkLearnLasso` stops. `alpha = 0` is least squares, solved exactly ([`ridge`] with 0), where
+/// scikit-learn's descent would stop early.
 pub(crate) fn lasso(design: &Design<'_>, y: &[f64], alpha: f64) -> Linear {
+    if alpha == 0.0 {
+        return ridge(design, y, 0.0);
+    }
     let p = design.columns;
     let rows = design.rows();
     let (x, mut residual, means, mean_y) = centred(design, y);
+    let yc = residual.clone();
     let total: f64 = design.weights.iter().sum();
     let w: Vec<f64> = design.weights.iter().map(|w| w / total).collect();
     let norms: Vec<f64> = (0..p)
         .map(|j| (0..rows).map(|r| w[r] * x[r * p + j] * x[r * p + j]).sum())
         .collect();
+    let tol = LASSO_TOL * (0..rows).map(|r| w[r] * yc[r] * yc[r]).sum::<f64>();
     let mut beta = vec![0.0; p];
-    for _ in 0..LASSO_SWEEPS {
+    for sweep in 0..LASSO_SWEEPS {
         let mut moved: f64 = 0.0;
         for j in 0..p {
             if norms[j] == 0.0 {
@@ -166,7 +179,9 @@ pub(crate) fn lasso(design: &Design<'_>, y: &[f64], alpha: f64) -> Linear {
             }
         }
         let largest = beta.iter().fold(0.0f64, |m, b| m.max(b.abs()));
-        if moved <= 1e-12 * largest.max(1e-300) {
+        if (largest == 0.0 || moved / largest < LASSO_TOL || sweep + 1 == LASSO_SWEEPS)
+            && duality_gap(&x, p, &w, &residual, &yc, &beta, alpha) <= tol
+        {
             break;
         }
     }
@@ -175,6 +190,44 @@ pub(crate) fn lasso(design: &Design<'_>, y: &[f64], alpha: f64) -> Linear {
         coefficients: beta,
         intercept,
     }
+}
+
+/// The Lasso's duality gap at `beta` (scikit-learn's, with the rows scaled by `√w` and the
+/// weights summing to 1): `x` centred, `residual = yc − x·beta`.
+fn duality_gap(
+    x: &[f64],
+    p: usize,
+    w: &[f64],
+    residual: &[f64],
+    yc: &[f64],
+    beta: &[f64],
+    alpha: f64,
+) -> f64 {
+    let r2: f64 = w.iter().zip(residual).map(|(w, r)| w * r * r).sum();
+    let dual = (0..p)
+        .map(|j| {
+            w.iter()
+                .zip(residual)
+                .enumerate()
+                .map(|(row, (w, r))| w * x[row * p + j] * r)
+                .sum::<f64>()
+                .abs()
+        })
+        .fold(0.0f64, f64::max);
+    let (constant, mut gap) = if dual > alpha {
+        let c = alpha / dual;
+        (c, 0.5 * (r2 + r2 * c * c))
+    } else {
+        (1.0, r2)
+    };
+    let l1: f64 = beta.iter().map(|b| b.abs()).sum();
+    let ry: f64 = w
+        .iter()
+        .zip(residual.iter().zip(yc))
+        .map(|(w, (r, y))| w * r * y)
+        .sum();
+    gap += alpha * l1 - constant * ry;
+    gap
 }
 
 #[cfg(test)]
@@ -240,5 +293,58 @@ mod tests {
         // The weakest coefficient is the first to be set to zero.
         let sparse = lasso(&design, &y, 0.1);
         assert_eq!(sparse.coefficients[2], 0.0, "{sparse:?}");
+    }
+
+    #[test]
+    fn lasso_stops_where_scikit_learn_does() {
+        // The problems of tests/fixtures/make_lasso_fixture.py, and scikit-learn's fits.
+        let fixture = include_str!("../../tests/fixtures/lasso_sklearn.txt");
+        let mut lines = fixture.lines().filter(|l| !l.starts_with('#'));
+        let mut problems = 0;
+        while let Some(header) = lines.next() {
+            let fields: Vec<&str> = header.split_whitespace().collect();
+            let (rows, cols): (usize, usize) =
+                (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+            let alpha: f64 = fields[3].parse().unwrap();
+            let mut next = || -> f64 { lines.next().unwrap().parse().unwrap() };
+            let intercept = next();
+            let coefficients: Vec<f64> = (0..cols).map(|_| next()).collect();
+            let mut x = Vec::with_capacity(rows * cols);
+            for r in 0..rows {
+                for j in 0..cols {
+                    let (r, j) = (r as f64, j as f64);
+                    x.push(f64::from(u8::from(
+                        (1.3 * r + 0.7 * j + 0.1 * r * j).sin() > 0.0,
+                    )));
+                }
+            }
+            let y: Vec<f64> = (0..rows)
+                .map(|r| {
+                    (0..cols)
+                        .map(|j| x[r * cols + j] * (0.3 * j as f64).sin())
+                        .sum::<f64>()
+                        + 0.1 * (r as f64).cos()
+                })
+                .collect();
+            let weights: Vec<f64> = (0..rows)
+                .map(|r| 0.5 + (0.9 * r as f64).cos().powi(2))
+                .collect();
+            let design = Design {
+                x: &x,
+                columns: cols,
+                weights: &weights,
+            };
+            let fit = lasso(&design, &y, alpha);
+            assert!(
+                (fit.intercept - intercept).abs() < 1e-9,
+                "{} vs {intercept}",
+                fit.intercept
+            );
+            for (got, want) in fit.coefficients.iter().zip(&coefficients) {
+                assert!((got - want).abs() < 1e-9, "{rows}×{cols}: {got} vs {want}");
+            }
+            problems += 1;
+        }
+        assert_eq!(problems, 2);
     }
 }

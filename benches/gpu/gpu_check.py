@@ -13,7 +13,9 @@ Steps, each under a timeout, all under one deadline:
   logits      EfficientNet-Lite0 on the four photos on the GPU and on the CPU (flex), against
               PyTorch's fixture (tolerance 1e-3, the zoo test's)
   parity      saliency and Integrated Gradients on one photo, GPU against CPU, f32 (and f64
-              where the adapter has it); ember's GPU IG against Captum's
+              where the adapter has it; an f32 pair further apart than 1e-3 is judged against
+              the CPU's f64 map instead: the GPU passes within 1e-3 of it or twice the CPU's
+              own f32 error); ember's GPU IG against Captum's
   throughput  `ember bench` IG (Gauss-Legendre) photos per second at the default rows per pass
               and at tuned ones, with the peak GPU memory (nvidia-smi, sampled)
   captum      Captum's IG on the same photos and classes, on CUDA (on the CPU without a GPU)
@@ -415,6 +417,22 @@ class Check:
                 c = compare(gpu["attributions"][1], cpu["attributions"][1])
                 c["tolerance_relative"] = tolerance[dtype]
                 c["pass"] = c.get("relative", 1.0) <= tolerance[dtype]
+                if dtype == "f32" and not c["pass"]:
+                    # Two f32 results can differ by more than either is from the truth (a
+                    # saliency map's ReLU6 clips flip on rounding: measured on lavapipe, flex
+                    # f32 was 3.8e-3 from flex f64, lavapipe f32 1.1e-3, the two 3.7e-3 apart).
+                    # Then the CPU's f64 map decides: the GPU passes if it is no further from
+                    # it than the tolerance or twice the CPU's own f32 error.
+                    ref = self.attribute(key + "-cpu-f64", "flex", one, method, "f64", steps)
+                    if ref:
+                        truth, _ = read_safetensors(ref)
+                        gpu_err = compare(gpu["attributions"][1], truth["attributions"][1])
+                        cpu_err = compare(cpu["attributions"][1], truth["attributions"][1])
+                        c["gpu_vs_cpu_f64"] = gpu_err.get("relative")
+                        c["cpu_f32_vs_cpu_f64"] = cpu_err.get("relative")
+                        bound = max(tolerance[dtype], 2 * cpu_err.get("relative", 0.0))
+                        c["tolerance_vs_f64"] = bound
+                        c["pass"] = gpu_err.get("relative", 1.0) <= bound
                 if "delta" in gpu:
                     c["gpu_delta"] = gpu["delta"][1]
                     c["cpu_delta"] = cpu["delta"][1]
@@ -647,8 +665,12 @@ def summary(r):
             "ok" if c.get("pass") else "FAIL"))
     for key, c in r["parity"].items():
         if isinstance(c, dict) and "relative" in c:
-            lines.append("%s GPU vs CPU: relative %.3g (tolerance %g) %s" % (
-                key, c["relative"], c["tolerance_relative"], "ok" if c["pass"] else "FAIL"))
+            line = "%s GPU vs CPU: relative %.3g (tolerance %g)" % (
+                key, c["relative"], c["tolerance_relative"])
+            if "gpu_vs_cpu_f64" in c:
+                line += "; against CPU f64: GPU %.3g, CPU f32 %.3g (tolerance %.3g)" % (
+                    c["gpu_vs_cpu_f64"], c["cpu_f32_vs_cpu_f64"], c["tolerance_vs_f64"])
+            lines.append(line + (" ok" if c["pass"] else " FAIL"))
         elif isinstance(c, (dict, str)) and key not in ("photo", "steps"):
             lines.append("%s: %s" % (key, c))
     for key in ("default", "tuned"):

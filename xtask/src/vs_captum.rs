@@ -130,6 +130,13 @@ pub fn run(options: &Options) -> Result<(), String> {
             .ok_or_else(|| format!("{program} printed no JSON"))
     };
     let mut rows = Vec::new();
+    // `ember bench --json` of `args` on `device`, timed `repeats` times.
+    let bench = |args: &[&str], device: &str, repeats: &str| -> Result<Value, String> {
+        let mut all = vec!["bench"];
+        all.extend_from_slice(args);
+        all.extend(["--device", device, "--repeats", repeats, "--json"]);
+        json(ember, &all)
+    };
 
     // The zoo.
     let captum = json(
@@ -151,21 +158,7 @@ pub fn run(options: &Options) -> Result<(), String> {
             ("smoothgrad", "batch 64, 50 samples"),
         ] {
             for device in &options.devices {
-                let v = json(
-                    ember,
-                    &[
-                        "bench",
-                        "--model",
-                        model,
-                        "--method",
-                        method,
-                        "--device",
-                        device,
-                        "--repeats",
-                        &repeats,
-                        "--json",
-                    ],
-                )?;
+                let v = bench(&["--model", model, "--method", method], device, &repeats)?;
                 rows.push(Row {
                     model: model.into(),
                     method: method.into(),
@@ -205,20 +198,10 @@ pub fn run(options: &Options) -> Result<(), String> {
             ("lime", "batch 64, 50 coalitions, Lasso 0.01"),
         ] {
             for device in &options.devices {
-                let v = json(
-                    ember,
-                    &[
-                        "bench",
-                        "--model",
-                        model,
-                        "--method",
-                        method,
-                        "--device",
-                        device,
-                        "--repeats",
-                        PERTURBATION_REPEATS,
-                        "--json",
-                    ],
+                let v = bench(
+                    &["--model", model, "--method", method],
+                    device,
+                    PERTURBATION_REPEATS,
                 )?;
                 rows.push(Row {
                     model: model.into(),
@@ -256,29 +239,19 @@ pub fn run(options: &Options) -> Result<(), String> {
             }
             let captum = json(python, &args)?;
             for device in &options.devices {
-                let v = json(
-                    ember,
-                    &[
-                        "bench",
-                        "--model",
-                        "efficientnet-lite0",
-                        "--weights",
-                        &weights,
-                        "--images",
-                        &photo,
-                        "--batch",
-                        "1",
-                        "--method",
-                        "integrated-gradients",
-                        "--steps",
-                        "50",
-                        "--device",
-                        device,
-                        "--repeats",
-                        "3",
-                        "--json",
-                    ],
-                )?;
+                let photo_args = [
+                    "--model",
+                    "efficientnet-lite0",
+                    "--weights",
+                    &weights,
+                    "--images",
+                    &photo,
+                    "--batch",
+                    "1",
+                ];
+                let mut args = photo_args.to_vec();
+                args.extend(["--method", "integrated-gradients", "--steps", "50"]);
+                let v = bench(&args, device, "3")?;
                 rows.push(Row {
                     model: "efficientnet-lite0".into(),
                     method: "integrated-gradients".into(),
@@ -288,31 +261,10 @@ pub fn run(options: &Options) -> Result<(), String> {
                     captum_ms: captum["ms"]["ig_50"].as_f64().unwrap_or(f64::NAN),
                 });
                 // Occlusion with Captum's tutorial window, ember's default on a 224² photo.
-                let v = json(
-                    ember,
-                    &[
-                        "bench",
-                        "--model",
-                        "efficientnet-lite0",
-                        "--weights",
-                        &weights,
-                        "--images",
-                        &photo,
-                        "--batch",
-                        "1",
-                        "--method",
-                        "occlusion",
-                        "--window",
-                        "3,15,15",
-                        "--strides",
-                        "3,8,8",
-                        "--device",
-                        device,
-                        "--repeats",
-                        "3",
-                        "--json",
-                    ],
-                )?;
+                let mut args = photo_args.to_vec();
+                args.extend(["--method", "occlusion", "--window", "3,15,15"]);
+                args.extend(["--strides", "3,8,8"]);
+                let v = bench(&args, device, "3")?;
                 rows.push(Row {
                     model: "efficientnet-lite0".into(),
                     method: "occlusion".into(),

@@ -130,6 +130,15 @@ pub fn read_mask(path: &Path) -> Result<FeatureMask, String> {
     })
 }
 
+/// Reads `--baselines FILE`: the float tensor `baselines` `[K, ...]`, checked against the
+/// input when the method runs.
+pub fn read_baselines(path: &Path) -> Result<ember::BaselineSet, String> {
+    let bytes = read_file(path)?;
+    let file = parse(&bytes, path)?;
+    let t = read_float(&file, "baselines", path)?;
+    ember::BaselineSet::new(t.shape, t.values).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Output precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutDtype {

@@ -13,12 +13,15 @@ use ember::{BaseMethod, MethodSettings, MethodSpec};
 pub const DEFAULT_STEPS: usize = 50;
 /// Noisy copies unless a command or model says otherwise.
 pub const DEFAULT_SAMPLES: usize = 50;
+/// SmoothGrad's noise level unless `--noise` says otherwise.
+pub const DEFAULT_NOISE: f64 = 0.15;
 
 /// The settings of the methods, one set of flags for `attribute`, `bench` and `compare`.
 #[derive(Args, Debug, Clone)]
 pub struct MethodArgs {
-    /// Integration steps (integrated gradients); default 50 (in `compare`, the model's: 64
-    /// for efficientnet-lite0, chosen from its measured deltas: docs/src/efficientnet.md).
+    /// Integration steps (integrated gradients; default 50, in `compare` the model's: 64 for
+    /// efficientnet-lite0, chosen from its measured deltas: docs/src/efficientnet.md), steps of
+    /// the blur path (blur-ig; default 100) or of the guided path (guided-ig; default 200).
     #[arg(long)]
     pub steps: Option<usize>,
     /// Quadrature rule (integrated gradients).
@@ -41,8 +44,30 @@ pub struct MethodArgs {
     /// Noisy copies of each input (smoothgrad, smoothgrad-squared, vargrad), random orders
     /// (shapley-value-sampling) or coalitions (kernel-shap, lime) per sample: what Captum's
     /// `n_samples` counts; default 50 (in `compare`, the model's: 16 for efficientnet-lite0).
+    /// For gradient-shap and expected-gradients, the draws per sample (default 5 and 200).
     #[arg(long)]
     pub samples: Option<usize>,
+    /// The baselines gradient-shap and expected-gradients draw from, and that
+    /// integrated-gradients averages over (in place of `--baseline`): a safetensors file
+    /// holding a float tensor `baselines` `[K, ...]` of one sample's shape.
+    #[arg(long)]
+    pub baselines: Option<std::path::PathBuf>,
+    /// Blur IG: the largest blur σ_max, in pixels.
+    #[arg(long, default_value_t = 50.0)]
+    pub max_sigma: f64,
+    /// Blur IG: the step in σ of the blur's finite difference.
+    #[arg(long, default_value_t = 0.01)]
+    pub grad_step: f64,
+    /// Blur IG: space the σ's as √(i·σ_max/steps) (PAIR's `sqrt`).
+    #[arg(long)]
+    pub blur_sqrt: bool,
+    /// Guided IG: the fraction of the features moved at a time.
+    #[arg(long, default_value_t = 0.25)]
+    pub fraction: f64,
+    /// Guided IG: how far (in α, of [0, 1]) a feature may leave the straight path; 0 is
+    /// left-Riemann integrated gradients.
+    #[arg(long, default_value_t = 0.02)]
+    pub max_dist: f64,
     /// Occlusion's window, one size per dimension after the batch (`1,3,3` on `[N, C, H, W]`);
     /// default `C,kh,kw` with `kh = max(2, ⌈H/15⌉)`, `kw = max(2, ⌈W/15⌉)` on images (each at
     /// most its dimension), one token on `[N, T, H]`, one element otherwise.
@@ -59,10 +84,13 @@ pub struct MethodArgs {
     /// `⌈H/16⌉ × ⌈W/16⌉` pixels, channels together.
     #[arg(long)]
     pub feature_mask: Option<std::path::PathBuf>,
-    /// Noise level (smoothgrad): σ as a fraction of each input's range (`--noise-scale
-    /// relative`), or σ itself (`--noise-scale absolute`).
-    #[arg(long, default_value_t = 0.15)]
-    pub noise: f64,
+    /// Noise level. smoothgrad: σ as a fraction of each input's range (`--noise-scale
+    /// relative`, the default) or σ itself (`--noise-scale absolute`); default 0.15.
+    /// gradient-shap and expected-gradients: Captum's `stdevs`, the ABSOLUTE σ of the Gaussian
+    /// noise added to each draw's input; default 0 (none). A noise tunnel over gradient-shap
+    /// takes it as its own.
+    #[arg(long)]
+    pub noise: Option<f64>,
     /// How `--noise` sets σ (smoothgrad): relative to each input's max − min, or absolute.
     #[arg(long, value_enum, default_value = "relative")]
     pub noise_scale: NoiseScaleName,
@@ -107,7 +135,10 @@ impl MethodArgs {
             .with_tolerance(self.tolerance)
             .with_max_steps(self.max_steps)
             .with_samples(self.samples_or(samples))
-            .with_noise(self.noise)
+            .with_draws(self.samples)
+            .with_path_steps(self.steps)
+            .with_noise(self.noise.unwrap_or(DEFAULT_NOISE))
+            .with_draw_noise(self.noise.unwrap_or(0.0))
             .with_noise_scale(match self.noise_scale {
                 NoiseScaleName::Relative => NoiseScale::Relative,
                 NoiseScaleName::Absolute => NoiseScale::Absolute,
@@ -117,7 +148,21 @@ impl MethodArgs {
             .with_memory_budget(self.memory_budget)
             .with_window(self.window.clone())
             .with_strides(self.strides.clone())
-            .with_feature_mask(self.feature_mask()?))
+            .with_feature_mask(self.feature_mask()?)
+            .with_baselines(self.baselines()?)
+            .with_max_sigma(self.max_sigma)
+            .with_grad_step(self.grad_step)
+            .with_blur_sqrt(self.blur_sqrt)
+            .with_fraction(self.fraction)
+            .with_max_dist(self.max_dist))
+    }
+
+    /// `--baselines`, read.
+    pub fn baselines(&self) -> Result<Option<ember::BaselineSet>, String> {
+        self.baselines
+            .as_deref()
+            .map(crate::io::read_baselines)
+            .transpose()
     }
 
     /// `--feature-mask`, read.

@@ -143,6 +143,97 @@ impl Baseline {
     }
 }
 
+/// A set of `K` baselines, `[K, ...]` with one sample's shape: the distribution that
+/// Expected Gradients and GradientSHAP draw from, and that Integrated Gradients averages over
+/// (`integrated-gradients --baselines FILE`). Host data, like [`Baseline`], so a config that
+/// holds one stays serializable and device-free.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaselineSet {
+    shape: Vec<usize>,
+    values: Vec<f64>,
+}
+
+impl BaselineSet {
+    /// `K` baselines of shape `shape = [K, ...]`, row-major.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for no baselines (`K = 0` or a shape of rank 0), a count of
+    /// values that does not match the shape, or a NaN or infinity.
+    pub fn new(shape: Vec<usize>, values: Vec<f64>) -> Result<Self> {
+        let invalid = |value: String, expected: &'static str| Error::InvalidConfig {
+            name: "baselines",
+            value,
+            expected,
+        };
+        if shape.first().is_none_or(|&k| k == 0) {
+            return Err(invalid(
+                format!("shape {shape:?}"),
+                "at least one baseline, [K ≥ 1, ...]",
+            ));
+        }
+        if shape.iter().product::<usize>() != values.len() {
+            return Err(invalid(
+                format!("{} values for shape {shape:?}", values.len()),
+                "as many values as the shape holds",
+            ));
+        }
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(invalid(
+                format!("{} at flat index {i}", values[i]),
+                "finite values (no NaN or infinity)",
+            ));
+        }
+        Ok(Self { shape, values })
+    }
+
+    /// The baselines of a tensor `[K, ...]`.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new), and [`Error::Backend`] if the tensor cannot be read.
+    pub fn from_tensor<const D: usize>(tensor: Tensor<D>) -> Result<Self> {
+        let shape = tensor.dims().to_vec();
+        Self::new(shape, read_f64(tensor)?)
+    }
+
+    /// The number of baselines, `K`.
+    pub fn len(&self) -> usize {
+        self.shape[0]
+    }
+
+    /// Always false: a set holds at least one baseline.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The shape `[K, ...]`.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The baselines on `input`'s (plain) device, flattened to `[K, features]`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] if one baseline's shape is not one sample's of `input`.
+    pub fn resolve<const D: usize>(&self, input: &Tensor<D>) -> Result<Tensor<2>> {
+        let dims = input.dims();
+        if self.shape.len() != D || self.shape[1..] != dims[1..] {
+            return Err(Error::InvalidConfig {
+                name: "baselines",
+                value: format!("shape {:?} for input {dims:?}", self.shape),
+                expected: "[K, ...] with one sample's shape",
+            });
+        }
+        let features = dims[1..].iter().product::<usize>();
+        Ok(Tensor::from_data(
+            TensorData::new(self.values.clone(), [self.len(), features]),
+            &input.device().inner(),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +268,22 @@ mod tests {
         let a = host(noise.resolve(&x).unwrap());
         assert!(a.iter().all(|v| (-1.0..1.0).contains(v)));
         assert_eq!(a, host(noise.resolve(&x).unwrap()), "seeded");
+    }
+
+    #[test]
+    fn a_baseline_set_checks_its_values_and_the_input() {
+        let device = Device::flex();
+        let x = Tensor::<3>::ones([2, 1, 3], &device);
+        let set = BaselineSet::new(vec![2, 1, 3], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+        assert_eq!(set.len(), 2);
+        assert_eq!(
+            host(set.resolve(&x).unwrap()),
+            vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+        );
+        assert!(set.resolve(&Tensor::<3>::ones([2, 3, 1], &device)).is_err());
+        assert!(BaselineSet::new(vec![0, 3], vec![]).is_err());
+        assert!(BaselineSet::new(vec![1, 3], vec![0.0; 2]).is_err());
+        assert!(BaselineSet::new(vec![1, 2], vec![0.0, f64::NAN]).is_err());
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub use attribution::{
     Attribution, Attributions, LayerAttribution, NoiseReport, PathReport, PerturbationReport,
     Report,
 };
-pub use baseline::Baseline;
+pub use baseline::{Baseline, BaselineSet};
 pub use error::Error;
 pub use kernel::{
     Accumulators, Block, DeviceClass, ForwardPlan, GradientKernel, KernelOutput, KernelSettings,

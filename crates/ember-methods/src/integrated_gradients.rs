@@ -24,7 +24,15 @@
 //! `|delta| ≤ tolerance · |F(x) − F(x′)|` (or `≤ abs_tolerance`) or `max_steps` is reached.
 //! The report also gives how far each sample's attributions moved in its last doubling
 //! ([`Report::attribution_change`]), an estimate of their own error that the delta is not.
+//!
+//! **Over a set of baselines** (`baselines`, `--baselines FILE`): the mean over `K`
+//! baselines `b_k` of Integrated Gradients from each, with the fixed rule. One plan holds every
+//! `(α_j, b_k)` with weight `w_j / K` and each gradient scaled by `x − b_k` before the fold
+//! ([`ember_core::kernel::Block::scale`]), so a sample keeps one accumulator and the `K`
+//! integrals share passes. The attributions sum to `F_c(x) − mean_k F_c(b_k)` up to the rule's
+//! error; the report gives that mean as the baseline score. Cost: `K × steps` rows per sample.
 
+use crate::drawn::{DrawnPlan, Draws, mean_baseline_scores};
 use crate::path::{PathPlan, Points, row_sums, scaled};
 use crate::registry::{Base, Entry, Family, MethodInfo};
 use burn::config::Config;
@@ -32,8 +40,8 @@ use burn::tensor::Tensor;
 use ember_core::KernelSettings;
 use ember_core::kernel::Accumulators;
 use ember_core::{
-    Attribution, Attributions, Baseline, Error, GradientKernel, Model, Quadrature, Report, Result,
-    RowTargets, Target,
+    Attribution, Attributions, Baseline, BaselineSet, Error, GradientKernel, Model, Quadrature,
+    Report, Result, RowTargets, Target,
 };
 
 /// The points of the adaptive mode's first round: `2^ADAPTIVE_START_LEVEL + 1`.
@@ -70,6 +78,10 @@ pub struct IntegratedGradientsConfig {
     /// The baseline `x′`.
     #[config(default = "Baseline::Zeros")]
     pub baseline: Baseline,
+    /// A set of `K` baselines `[K, ...]` to average over (in place of `baseline`, which must
+    /// then be the default zeros; fixed rule only).
+    #[config(default = "None")]
+    pub baselines: Option<BaselineSet>,
     /// How the kernel runs: rows per pass, memory budget, the model check.
     #[config(default = "KernelSettings::new()")]
     pub kernel: KernelSettings,
@@ -141,9 +153,26 @@ impl IntegratedGradientsConfig {
             }
         };
         self.baseline.check()?;
+        if self.baselines.is_some() {
+            if self.tolerance.is_some() {
+                return invalid(
+                    "baselines",
+                    "a set with a tolerance".into(),
+                    "the fixed rule over a set of baselines (adaptive mode takes one baseline)",
+                );
+            }
+            if self.baseline != Baseline::Zeros {
+                return invalid(
+                    "baselines",
+                    "a set and a baseline".into(),
+                    "one baseline or a set of baselines, not both",
+                );
+            }
+        }
         Ok(IntegratedGradients {
             rule,
             baseline: self.baseline.clone(),
+            baselines: self.baselines.clone(),
             multiply_by_inputs: self.multiply_by_inputs,
             kernel: self.kernel.kernel()?,
         })
@@ -189,6 +218,7 @@ enum Rule {
 pub struct IntegratedGradients {
     rule: Rule,
     baseline: Baseline,
+    baselines: Option<BaselineSet>,
     multiply_by_inputs: bool,
     kernel: GradientKernel,
 }
@@ -225,6 +255,9 @@ impl<const D: usize> Attribution<D> for IntegratedGradients {
         let target = target.into();
         let per_sample = target.per_sample();
         let input = input.without_autodiff();
+        if let (Some(set), Rule::Fixed { alphas, weights }) = (&self.baselines, &self.rule) {
+            return self.over_set(model, input, target, set, alphas, weights);
+        }
         let baseline = self.baseline.resolve(&input)?;
 
         // F(x) (which also resolves `Predicted` at the input) and F(x′), forward only.
@@ -299,6 +332,53 @@ impl<const D: usize> Attribution<D> for IntegratedGradients {
 }
 
 impl IntegratedGradients {
+    /// The mean of Integrated Gradients from each baseline of `set`, in one plan.
+    fn over_set<const D: usize, M: Model<D> + ?Sized>(
+        &self,
+        model: &M,
+        input: Tensor<D>,
+        target: Target,
+        set: &BaselineSet,
+        alphas: &[f64],
+        weights: &[f64],
+    ) -> Result<Attributions<D>> {
+        let batch = input.dims()[0];
+        let per_sample = target.per_sample();
+        let baselines = set.resolve(&input)?;
+        let (targets, scores) = self
+            .kernel
+            .evaluate(model, input.clone(), &target.rows(batch)?)?;
+        let baseline_scores =
+            mean_baseline_scores(&self.kernel, model, &input, &baselines, &targets)?;
+        let k = set.len();
+        let plan = DrawnPlan::new(
+            &input,
+            baselines,
+            targets.clone(),
+            Draws::every(k, batch, alphas, weights),
+            None,
+            self.multiply_by_inputs,
+        );
+        let acc = self.kernel.accumulate(model, &plan, None)?;
+        let slots = targets.len();
+        let mut report = Report::new(INFO.info.name, targets, scores.clone(), acc.stats)
+            .with_targets_per_sample(per_sample)
+            .with_extra_evaluations(batch + k * batch);
+        if self.multiply_by_inputs {
+            let delta = row_sums(acc.sum.clone())?
+                .iter()
+                .zip(scores.iter().zip(&baseline_scores))
+                .map(|(sum, (fx, fb))| sum - (fx - fb))
+                .collect();
+            report = report.with_path(baseline_scores, delta);
+        }
+        report = report.with_steps(vec![alphas.len() * k; slots], None);
+        Ok(Attributions {
+            values: acc.sum,
+            report,
+        })
+    }
+
     /// The adaptive rounds: returns the raw trapezoid sums (end points weighted ½, interior
     /// points 1), each slot's level `L` (spacing `2^−L`), whether it converged and how far its
     /// attributions moved in its last round (`None` before its first doubling).

@@ -2,9 +2,13 @@
 #![doc = include_str!("../README.md")]
 
 pub mod attention_rollout;
+pub mod blur_ig;
+mod drawn;
 pub mod feature_ablation;
 pub mod feature_permutation;
 pub mod grad_cam;
+pub mod gradient_shap;
+pub mod guided_ig;
 pub mod input_x_gradient;
 pub mod integrated_gradients;
 pub mod kernel_shap;
@@ -23,9 +27,12 @@ pub mod shapley_values;
 pub mod smooth_grad;
 
 pub use attention_rollout::{RolloutRead, rollout};
+pub use blur_ig::{BlurIg, BlurIgConfig, gaussian_blur};
 pub use feature_ablation::{FeatureAblation, FeatureAblationConfig};
 pub use feature_permutation::{FeaturePermutation, FeaturePermutationConfig};
 pub use grad_cam::{GradCam, GradCamConfig, upsample};
+pub use gradient_shap::{GradientShap, GradientShapConfig, PathDraws};
+pub use guided_ig::{GuidedIg, GuidedIgConfig};
 pub use input_x_gradient::{InputXGradient, InputXGradientConfig};
 pub use integrated_gradients::{IntegratedGradients, IntegratedGradientsConfig};
 pub use kernel_shap::{KernelShap, KernelShapConfig};

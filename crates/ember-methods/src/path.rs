@@ -158,11 +158,11 @@ impl<const D: usize> PathPlan<D> {
         } else {
             Tensor::cat(parts, 0)
         };
-        Block {
-            rows: self.shaped(rows),
-            slots: Slots::Runs(runs),
-            targets: RowTargets::Indices(row_targets),
-        }
+        Block::new(
+            self.shaped(rows),
+            Slots::Runs(runs),
+            RowTargets::Indices(row_targets),
+        )
     }
 
     /// A block of adaptive midpoints: any slots, gathered.
@@ -183,14 +183,14 @@ impl<const D: usize> PathPlan<D> {
         let rows = self.baseline.clone().select(0, index.clone())
             + self.direction.clone().select(0, index) * alphas;
         let targets = slots.iter().map(|&s| self.targets[s]).collect();
-        Block {
-            rows: self.shaped(rows),
-            slots: Slots::Scatter {
+        Block::new(
+            self.shaped(rows),
+            Slots::Scatter {
                 slots,
                 weights: None,
             },
-            targets: RowTargets::Indices(targets),
-        }
+            RowTargets::Indices(targets),
+        )
     }
 }
 

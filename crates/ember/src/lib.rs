@@ -53,24 +53,26 @@ pub struct ReadmeQuickStart;
 
 pub use burn;
 pub use ember_core::{
-    Accumulators, Attribution, Attributions, Auxiliary, Baseline, Block, DeviceClass, Error, Eval,
-    EvalSplit, EvalSplitWith, EvalWith, FeatureMask, ForwardPlan, GradientKernel, Groups,
-    KernelOutput, KernelSettings, KernelStats, LayerAttribution, Model, NEVER_PERTURBED,
+    Accumulators, Attribution, Attributions, Auxiliary, Baseline, BaselineSet, Block, DeviceClass,
+    Error, Eval, EvalSplit, EvalSplitWith, EvalWith, FeatureMask, ForwardPlan, GradientKernel,
+    Groups, KernelOutput, KernelSettings, KernelStats, LayerAttribution, Model, NEVER_PERTURBED,
     NoiseReport, PerturbationReport, Plan, Quadrature, Renumbered, Report, Result, RowSamples,
     RowTargets, RowsFrom, RowsTuning, Split, SplitModel, SplitRenumbered, Tail, Target, Whole,
     WithAux, WithLayer, baseline, eval, eval_split, eval_split_with, eval_with, kernel, mask,
     model, quadrature, rng, split, validate,
 };
 pub use ember_methods::{
-    AnyLayerMethod, AnyMethod, Base, BaseMethod, Entry, Family, FeatureAblation,
-    FeatureAblationConfig, FeaturePermutation, FeaturePermutationConfig, GradCam, GradCamConfig,
-    InputXGradient, InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig,
-    KernelShap, KernelShapConfig, LayerGradient, LayerGradientConfig, LayerIntegratedGradients,
+    AnyLayerMethod, AnyMethod, Base, BaseMethod, BlurIg, BlurIgConfig, Entry, Family,
+    FeatureAblation, FeatureAblationConfig, FeaturePermutation, FeaturePermutationConfig, GradCam,
+    GradCamConfig, GradientShap, GradientShapConfig, GuidedIg, GuidedIgConfig, InputXGradient,
+    InputXGradientConfig, IntegratedGradients, IntegratedGradientsConfig, KernelShap,
+    KernelShapConfig, LayerGradient, LayerGradientConfig, LayerIntegratedGradients,
     LayerIntegratedGradientsConfig, LayerMethod, Lime, LimeConfig, MethodInfo, MethodSettings,
-    MethodSpec, NoiseScale, Occlusion, OcclusionConfig, Perturbation, PerturbationMethod,
-    RolloutRead, Saliency, SaliencyConfig, ShapleyValueSampling, ShapleyValueSamplingConfig,
-    ShapleyValues, ShapleyValuesConfig, Similarity, SmoothGrad, SmoothGradConfig, SmoothKind,
-    Smoothed, Surrogate, attention_rollout, feature_ablation, feature_permutation, find, grad_cam,
+    MethodSpec, NoiseScale, Occlusion, OcclusionConfig, PathDraws, Perturbation,
+    PerturbationMethod, RolloutRead, Saliency, SaliencyConfig, ShapleyValueSampling,
+    ShapleyValueSamplingConfig, ShapleyValues, ShapleyValuesConfig, Similarity, SmoothGrad,
+    SmoothGradConfig, SmoothKind, Smoothed, Surrogate, attention_rollout, blur_ig,
+    feature_ablation, feature_permutation, find, grad_cam, gradient_shap, guided_ig,
     input_x_gradient, integrated_gradients, kernel_shap, layer_gradient,
     layer_integrated_gradients, lime, method_names, methods, occlusion, registry, saliency,
     shapley_value_sampling, shapley_values, smooth_grad, sum_over, upsample,
@@ -83,9 +85,10 @@ pub use ember_metrics::compare;
 pub mod prelude {
     pub use crate::backend::{Backend, Precision};
     pub use ember_core::{
-        Attribution, Attributions, Baseline, Error, FeatureMask, LayerAttribution, Model,
-        Quadrature, Report, RowSamples, Split, SplitModel, Target, WithAux,
+        Attribution, Attributions, Baseline, BaselineSet, Error, FeatureMask, LayerAttribution,
+        Model, Quadrature, Report, RowSamples, Split, SplitModel, Target, WithAux,
     };
+    pub use ember_methods::{BlurIgConfig, GradientShapConfig, GuidedIgConfig};
     pub use ember_methods::{
         FeatureAblationConfig, FeaturePermutationConfig, KernelShapConfig, LimeConfig,
         OcclusionConfig, ShapleyValueSamplingConfig, ShapleyValuesConfig,

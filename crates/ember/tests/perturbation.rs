@@ -5,13 +5,11 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::{host, max_abs_diff, tensor};
+use common::{host, input, max_abs_diff, read, tensor};
 use ember::backend::{Backend, Precision};
 use ember::prelude::*;
 use ember::{AnyMethod, MethodSettings, MethodSpec, Surrogate};
-use safetensors::{Dtype, SafeTensors};
+use safetensors::SafeTensors;
 
 backend_tests!(Precision::F32;
     occlusion_matches_captum,
@@ -30,32 +28,7 @@ backend_tests!(Precision::F32;
 
 /// The fixtures' file.
 fn fixtures() -> Vec<u8> {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/perturbation.safetensors");
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// A fixture tensor's values and shape (F64 as f64, I64 as i64 cast to f64).
-fn read(file: &SafeTensors<'_>, name: &str) -> (Vec<f64>, Vec<usize>) {
-    let view = file.tensor(name).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let bytes = view.data();
-    let values = match view.dtype() {
-        Dtype::F64 => bytes
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
-            .collect(),
-        Dtype::I64 => bytes
-            .chunks_exact(8)
-            .map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f64)
-            .collect(),
-        other => panic!("{name}: unexpected dtype {other:?}"),
-    };
-    (values, view.shape().to_vec())
-}
-
-fn input<const D: usize>(file: &SafeTensors<'_>, name: &str, device: &Device) -> Tensor<D> {
-    let (values, shape) = read(file, name);
-    tensor(values, shape.try_into().unwrap(), device)
+    common::fixture("perturbation.safetensors")
 }
 
 fn mask(file: &SafeTensors<'_>, name: &str) -> FeatureMask {

@@ -72,6 +72,10 @@ pub(super) fn fold<const D: usize, M: Model<D> + ?Sized, P: Plan<D> + ?Sized>(
         None
     }
     .unwrap_or_else(|| Tensor::zeros(rows.dims(), &device));
+    let gradients = match block.scale {
+        Some(scale) => gradients * scale.without_autodiff(),
+        None => gradients,
+    };
     let picked: Tensor<1> = picked.without_autodiff().reshape([n]);
 
     let mut acc = match acc {

@@ -95,6 +95,31 @@ pub struct Block<const D: usize> {
     pub slots: Slots,
     /// The target output of each row.
     pub targets: RowTargets,
+    /// A factor of each row's gradient, multiplied in (element by element) before the fold:
+    /// `[n, ...]` like `rows`, or `None` for 1. Path methods whose rows have different
+    /// directions keep one slot per sample this way: Expected Gradients' `x − b_k` for a drawn
+    /// baseline, Blur IG's derivative of the blur. Target outputs are not scaled.
+    pub scale: Option<Tensor<D>>,
+}
+
+impl<const D: usize> Block<D> {
+    /// A block without a scale.
+    pub fn new(rows: Tensor<D>, slots: Slots, targets: RowTargets) -> Self {
+        Self {
+            rows,
+            slots,
+            targets,
+            scale: None,
+        }
+    }
+
+    /// The block with `scale` multiplied into each row's gradient before the fold.
+    pub fn with_scale(self, scale: Tensor<D>) -> Self {
+        Self {
+            scale: Some(scale),
+            ..self
+        }
+    }
 }
 
 /// A method's evaluation plan: for every accumulator slot (a sample, or a sample and a target),
@@ -174,6 +199,15 @@ pub(crate) fn check_block<const D: usize, P: Plan<D> + ?Sized>(
         return invalid(format!(
             "the block has {n} rows but {} targets",
             indices.len()
+        ));
+    }
+    if let Some(scale) = &block.scale
+        && scale.dims() != block.rows.dims()
+    {
+        return invalid(format!(
+            "the block's rows are {:?} but its scale is {:?}",
+            block.rows.dims(),
+            scale.dims()
         ));
     }
     let each = block.slots.each();
@@ -261,10 +295,10 @@ impl<const D: usize> Plan<D> for PointPlan<D> {
             RowTargets::Indices(indices) => RowTargets::Indices(indices[range.clone()].to_vec()),
             RowTargets::Predicted => RowTargets::Predicted,
         };
-        Ok(Block {
+        Ok(Block::new(
             rows,
-            slots: Slots::Runs(vec![Run::once(range.start, range.len())]),
+            Slots::Runs(vec![Run::once(range.start, range.len())]),
             targets,
-        })
+        ))
     }
 }

@@ -160,11 +160,11 @@ impl Plan<2> for TwoCopies {
                 weights: Some(weights),
             }
         };
-        Ok(Block {
-            rows: self.rows.clone().narrow(0, range.start, range.len()),
+        Ok(Block::new(
+            self.rows.clone().narrow(0, range.start, range.len()),
             slots,
-            targets: RowTargets::Indices(vec![0; range.len()]),
-        })
+            RowTargets::Indices(vec![0; range.len()]),
+        ))
     }
 }
 
@@ -252,11 +252,11 @@ impl Plan<2> for Buggy {
         self.0.device()
     }
     fn block(&self, _range: Range<usize>) -> Result<Block<2>> {
-        Ok(Block {
-            rows: self.0.clone(),
-            slots: Slots::Runs(vec![Run::once(0, 1)]),
-            targets: RowTargets::Indices(vec![0, 0]),
-        })
+        Ok(Block::new(
+            self.0.clone(),
+            Slots::Runs(vec![Run::once(0, 1)]),
+            RowTargets::Indices(vec![0, 0]),
+        ))
     }
 }
 
@@ -287,4 +287,97 @@ fn a_memory_budget_sets_the_rows_per_pass() {
             .with_memory_budget_opt(Some(0))
             .is_err()
     );
+}
+
+/// Rows `[4, 2]` on 2 slots (row `r` goes to slot `r % 2`), each gradient scaled by `scale`.
+struct Scaled {
+    rows: Tensor<2>,
+    scale: Tensor<2>,
+}
+
+impl Plan<2> for Scaled {
+    fn len(&self) -> usize {
+        4
+    }
+    fn slots(&self) -> usize {
+        2
+    }
+    fn sample(&self, slot: usize) -> usize {
+        slot
+    }
+    fn features(&self) -> usize {
+        2
+    }
+    fn device(&self) -> Device {
+        self.rows.device()
+    }
+    fn block(&self, range: Range<usize>) -> Result<Block<2>> {
+        let (start, len) = (range.start, range.len());
+        let slots = if start % 2 == 0 && len % 2 == 0 {
+            Slots::Runs(vec![Run {
+                slot: 0,
+                len: 2,
+                weights: vec![0.5; len / 2],
+            }])
+        } else {
+            Slots::Scatter {
+                slots: range.clone().map(|r| r % 2).collect(),
+                weights: Some(vec![0.5; len]),
+            }
+        };
+        Ok(Block::new(
+            self.rows.clone().narrow(0, start, len),
+            slots,
+            RowTargets::Indices(vec![0; len]),
+        )
+        .with_scale(self.scale.clone().narrow(0, start, len)))
+    }
+}
+
+#[test]
+fn a_block_scale_multiplies_each_rows_gradient_before_the_fold() {
+    let device = Device::flex();
+    // F(x) = x₁² + 3 x₂, ∇F = [2 x₁, 3].
+    let model = |x: Tensor<2>| {
+        let [n, _] = x.dims();
+        let x1 = x.clone().narrow(1, 0, 1);
+        let x2 = x.narrow(1, 1, 1);
+        (x1.clone() * x1 + x2 * 3.0).reshape([n, 1])
+    };
+    let rows = [1.0, 0.0, 2.0, 0.0, -1.0, 0.0, 4.0, 0.0];
+    let scale = [1.0, 2.0, -1.0, 0.5, 3.0, 1.0, 0.25, -2.0];
+    let plan = Scaled {
+        rows: Tensor::<2>::from_data(TensorData::new(rows.to_vec(), [4, 2]), &device),
+        scale: Tensor::<2>::from_data(TensorData::new(scale.to_vec(), [4, 2]), &device),
+    };
+    // Slot 0: rows 0, 2; slot 1: rows 1, 3; weight ½ each.
+    let want = [
+        0.5 * (2.0 * 1.0 * 1.0 + 2.0 * -1.0 * 3.0),
+        0.5 * (3.0 * 2.0 + 3.0 * 1.0),
+        0.5 * (2.0 * 2.0 * -1.0 + 2.0 * 4.0 * 0.25),
+        0.5 * (3.0 * 0.5 + 3.0 * -2.0),
+    ];
+    for max_rows in [4, 2, 1, 3] {
+        let acc = GradientKernel::new()
+            .with_max_rows(max_rows)
+            .unwrap()
+            .accumulate(&model, &plan, None)
+            .unwrap();
+        let sum = acc.sum.to_data().try_to_vec::<f32>().unwrap();
+        for (got, want) in sum.iter().zip(want) {
+            assert!((*got as f64 - want).abs() < 1e-6, "{max_rows}: {sum:?}");
+        }
+        // Target outputs are weighted but not scaled: ½ (F(r₀) + F(r₂)), ½ (F(r₁) + F(r₃)).
+        let scores = acc.scores.to_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(scores, vec![0.5 * (1.0 + 1.0), 0.5 * (4.0 + 16.0)]);
+    }
+    let bad = Scaled {
+        scale: Tensor::<2>::ones([4, 3], &device),
+        ..plan
+    };
+    let err = GradientKernel::new()
+        .accumulate(&model, &bad, None)
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidPlan(_)), "{err}");
+    assert!(err.to_string().contains("scale"), "{err}");
 }

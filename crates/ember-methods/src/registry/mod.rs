@@ -55,9 +55,9 @@ pub use info::{Entry, Family, MethodInfo, normalise, one_row};
 pub use settings::MethodSettings;
 
 use crate::{
-    FeatureAblation, FeaturePermutation, GradCam, InputXGradient, IntegratedGradients, KernelShap,
-    LayerGradient, LayerIntegratedGradients, Lime, Occlusion, Saliency, ShapleyValueSampling,
-    ShapleyValues, SmoothGradConfig, SmoothKind,
+    BlurIg, FeatureAblation, FeaturePermutation, GradCam, GradientShap, GuidedIg, InputXGradient,
+    IntegratedGradients, KernelShap, LayerGradient, LayerIntegratedGradients, Lime, Occlusion,
+    Saliency, ShapleyValueSampling, ShapleyValues, SmoothGradConfig, SmoothKind,
 };
 
 /// Declares a list of methods: the enum that names them (`$spec`, with `ALL`, its entries,
@@ -191,6 +191,14 @@ registry! {
     InputXGradient(InputXGradient) = crate::input_x_gradient::INFO;
     /// Integrated Gradients.
     IntegratedGradients(IntegratedGradients) = crate::integrated_gradients::INFO;
+    /// GradientSHAP: Captum's 5 draws from a set of baselines.
+    GradientShap(GradientShap) = crate::gradient_shap::GRADIENT_SHAP;
+    /// Expected Gradients: the same estimator, 200 draws.
+    ExpectedGradients(GradientShap) = crate::gradient_shap::EXPECTED_GRADIENTS;
+    /// Blur IG.
+    BlurIg(BlurIg) = crate::blur_ig::INFO;
+    /// Guided IG.
+    GuidedIg(GuidedIg) = crate::guided_ig::INFO;
 }
 
 registry! {
@@ -285,7 +293,7 @@ pub fn method_names() -> &'static str {
 /// The names [`MethodSpec`] and [`BaseMethod`] read, for error messages.
 #[deprecated(note = "use `method_names()`, which the registry's entries make")]
 pub const METHOD_NAMES: &str = "saliency, saliency-abs, input-x-gradient, integrated-gradients, \
-     smoothgrad, smoothgrad-squared, vargrad, KIND:INNER (e.g. vargrad:integrated-gradients), \
+     gradient-shap, expected-gradients, blur-ig, guided-ig, smoothgrad, smoothgrad-squared, vargrad, KIND:INNER (e.g. vargrad:integrated-gradients), \
      a layer method: grad-cam, layer-gradient, layer-gradient-x-activation, \
      layer-integrated-gradients, or a perturbation method: occlusion, feature-ablation, \
      shapley-values, shapley-value-sampling, kernel-shap, lime, feature-permutation";
@@ -456,7 +464,7 @@ impl MethodSpec {
                     .with_noise_scale(settings.noise_scale)
                     .with_seed(settings.seed)
                     .with_kernel(settings.kernel.clone())
-                    .init(inner.build(settings)?)?,
+                    .init(inner.build(&settings.clone().with_draw_noise(0.0))?)?,
             ),
             MethodSpec::Layer(layer) => AnyMethod::Layer(layer.build(settings)?),
             MethodSpec::Perturbation(method) => AnyMethod::Perturbation(method.build(settings)?),

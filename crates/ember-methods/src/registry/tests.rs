@@ -114,7 +114,11 @@ fn the_list_the_table_and_the_errors_come_from_the_entries() {
 
 #[test]
 fn each_entry_builds_its_own_variant_with_its_settings() {
-    let settings = MethodSettings::new().with_steps(7).with_max_rows(Some(3));
+    let baselines = ember_core::BaselineSet::new(vec![2, 4], vec![0.0; 8]).unwrap();
+    let settings = MethodSettings::new()
+        .with_steps(7)
+        .with_max_rows(Some(3))
+        .with_baselines(Some(baselines));
     for base in BaseMethod::ALL {
         let built = base.build(&settings).unwrap();
         let variant = format!("{built:?}");
@@ -122,10 +126,13 @@ fn each_entry_builds_its_own_variant_with_its_settings() {
             variant.starts_with(&format!("{base:?}(")),
             "{base:?} built {variant}"
         );
-        let rows = if base == BaseMethod::IntegratedGradients {
-            7
-        } else {
-            1
+        let rows = match base {
+            BaseMethod::IntegratedGradients => 7,
+            BaseMethod::GradientShap => 5,
+            BaseMethod::ExpectedGradients => 200,
+            BaseMethod::BlurIg => 100,
+            BaseMethod::GuidedIg => 200,
+            _ => 1,
         };
         assert_eq!(base.rows_per_sample(&settings, &[1, 4]), rows);
     }

@@ -259,3 +259,40 @@ pub fn finite_differences<const D: usize>(
         })
         .collect()
 }
+
+/// The bytes of the fixture file `name` in `tests/fixtures`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A fixture tensor's values and shape (F64 as f64, I64 cast to f64).
+pub fn read(file: &safetensors::SafeTensors<'_>, name: &str) -> (Vec<f64>, Vec<usize>) {
+    use safetensors::Dtype;
+    let view = file.tensor(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let bytes = view.data();
+    let values = match view.dtype() {
+        Dtype::F64 => bytes
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+            .collect(),
+        Dtype::I64 => bytes
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f64)
+            .collect(),
+        other => panic!("{name}: unexpected dtype {other:?}"),
+    };
+    (values, view.shape().to_vec())
+}
+
+/// A fixture tensor on `device`.
+pub fn input<const D: usize>(
+    file: &safetensors::SafeTensors<'_>,
+    name: &str,
+    device: &Device,
+) -> Tensor<D> {
+    let (values, shape) = read(file, name);
+    tensor(values, shape.try_into().unwrap(), device)
+}

@@ -123,6 +123,7 @@ pub fn run(args: &AttributeArgs) -> Result<Summary, String> {
     let settings = args
         .settings
         .settings([DEFAULT_STEPS, DEFAULT_SAMPLES], baseline, args.seed)?;
+    let settings = crate::names::with_default_baselines(settings, &[spec], args.model)?;
     let method = spec.build(&settings).map_err(|e| e.to_string())?;
     let samples = input.shape[0];
     let data = TensorData::new(input.values, input.shape.clone());

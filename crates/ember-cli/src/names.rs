@@ -174,6 +174,41 @@ impl MethodArgs {
     }
 }
 
+/// The baselines the path methods that draw from a set use when `--baselines` is not given.
+pub const DEFAULT_BASELINES: usize = 64;
+
+/// `settings` with, where no `--baselines` were given and `model` has a compiled-in dataset,
+/// [`DEFAULT_BASELINES`] samples of its training split (evenly spaced) as the set that
+/// gradient-shap and expected-gradients draw from. Integrated Gradients is left with its
+/// `--baseline`: it averages over a set only when `--baselines` names one.
+pub fn with_default_baselines(
+    settings: MethodSettings,
+    specs: &[MethodSpec],
+    model: ember_zoo::ZooModel,
+) -> Result<MethodSettings, String> {
+    let draws = specs.iter().any(|spec| {
+        matches!(
+            spec,
+            MethodSpec::Base(BaseMethod::GradientShap | BaseMethod::ExpectedGradients)
+                | MethodSpec::Smooth {
+                    inner: BaseMethod::GradientShap | BaseMethod::ExpectedGradients,
+                    ..
+                }
+        )
+    });
+    if settings.baselines.is_some() || !draws {
+        return Ok(settings);
+    }
+    let Some((values, count)) = model.info().data.training_baselines(DEFAULT_BASELINES) else {
+        return Ok(settings);
+    };
+    let mut shape = vec![count];
+    shape.extend(model.sample_shape());
+    let set = ember::BaselineSet::new(shape, values.into_iter().map(f64::from).collect())
+        .map_err(|e| e.to_string())?;
+    Ok(settings.with_baselines(Some(set)))
+}
+
 /// A method name of the registry (any alias), for clap.
 pub fn parse_method(name: &str) -> Result<MethodSpec, String> {
     name.parse().map_err(|e: ember::Error| e.to_string())

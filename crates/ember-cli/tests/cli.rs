@@ -1244,3 +1244,175 @@ fn compare_runs_the_perturbation_methods_with_their_groups() {
     let html = std::fs::read_to_string(out_dir.join("index.html")).unwrap();
     assert!(html.contains("boundaries of the groups"));
 }
+
+/// Writes a float tensor `baselines` (f32, `shape`).
+fn write_baselines(file: &Path, values: &[f32], shape: &[usize]) {
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let views = vec![(
+        "baselines".to_string(),
+        TensorView::new(Dtype::F32, shape.to_vec(), &bytes).unwrap(),
+    )];
+    std::fs::write(file, safetensors::serialize(views, None).unwrap()).unwrap();
+}
+
+#[test]
+fn the_path_methods_take_their_flags_and_write_the_contracts_tensors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, labels) = digits(5);
+    let targets: Vec<i64> = labels[..2].iter().map(|&l| l as i64).collect();
+    let inputs = write_inputs(dir.path(), &x[..128], &[2, 1, 8, 8], Some(&targets));
+    // Three baselines: the next three test digits.
+    let baselines = dir.path().join("baselines.safetensors");
+    write_baselines(&baselines, &x[128..], &[3, 1, 8, 8]);
+    let run = |method: &str, extra: &[&str], out_name: &str| -> (Output, PathBuf) {
+        let out_file = dir.path().join(out_name);
+        let mut args = vec![
+            "attribute",
+            "--model",
+            "cnn",
+            "--inputs",
+            path(&inputs),
+            "--target",
+            "file",
+            "--method",
+            method,
+            "--out",
+            path(&out_file),
+        ];
+        args.extend_from_slice(extra);
+        (ember(&args), out_file)
+    };
+    let ok = |out: &Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+
+    // gradient-shap: attributions, scores and delta; seeded; the library's values.
+    let flags = [
+        "--baselines",
+        path(&baselines),
+        "--samples",
+        "20",
+        "--seed",
+        "3",
+    ];
+    let (out, file) = run("gradient-shap", &flags, "gshap.safetensors");
+    ok(&out);
+    let (shape, values) = read_named(&file, "attributions");
+    assert_eq!(shape, [2, 1, 8, 8]);
+    assert_eq!(read_named(&file, "delta").0, [2]);
+    assert_eq!(read_named(&file, "scores").0, [2]);
+    let (out, again) = run("GradientShap", &flags, "gshap2.safetensors");
+    ok(&out);
+    assert_eq!(
+        read_named(&again, "attributions").1,
+        values,
+        "seeded, and Captum's name"
+    );
+    let device = Device::flex();
+    let set = BaselineSet::new(
+        vec![3, 1, 8, 8],
+        x[128..].iter().map(|&v| f64::from(v)).collect(),
+    )
+    .unwrap();
+    let net = ember_zoo::shipped::cnn(&device).unwrap();
+    let lib = GradientShapConfig::new()
+        .with_baselines(Some(set))
+        .with_samples(20)
+        .with_seed(3)
+        .init()
+        .unwrap()
+        .attribute(
+            &ember_zoo::whole(&net),
+            Tensor::<4>::from_data(TensorData::new(x[..128].to_vec(), [2, 1, 8, 8]), &device),
+            labels[..2].to_vec(),
+        )
+        .unwrap();
+    let lib: Vec<f64> = lib.values.to_data().convert::<f64>().try_to_vec().unwrap();
+    let diff = lib
+        .iter()
+        .zip(&values)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(diff < 1e-6, "CLI vs library: {diff}");
+
+    // guided-ig with --max-dist 0 is left-Riemann integrated gradients.
+    let (out, guided) = run(
+        "guided-ig",
+        &["--steps", "10", "--max-dist", "0", "--fraction", "0.5"],
+        "guided.safetensors",
+    );
+    ok(&out);
+    let (out, ig) = run(
+        "ig",
+        &["--steps", "10", "--quadrature", "riemann-left"],
+        "ig.safetensors",
+    );
+    ok(&out);
+    let (a, b) = (
+        read_named(&guided, "attributions").1,
+        read_named(&ig, "attributions").1,
+    );
+    let diff = a
+        .iter()
+        .zip(&b)
+        .map(|(p, q)| (p - q).abs())
+        .fold(0.0, f64::max);
+    assert!(
+        diff < 1e-4,
+        "guided-ig at max-dist 0 vs riemann-left IG: {diff}"
+    );
+
+    // blur-ig with its flags; integrated-gradients over the set.
+    let (out, blur) = run(
+        "blur-ig",
+        &[
+            "--max-sigma",
+            "2",
+            "--steps",
+            "8",
+            "--grad-step",
+            "0.02",
+            "--blur-sqrt",
+        ],
+        "blur.safetensors",
+    );
+    ok(&out);
+    assert_eq!(read_named(&blur, "delta").0, [2]);
+    let (out, over) = run(
+        "ig",
+        &["--baselines", path(&baselines), "--steps", "8"],
+        "igk.safetensors",
+    );
+    ok(&out);
+    assert_eq!(read_named(&over, "attributions").0, [2, 1, 8, 8]);
+
+    // Bad requests: one line each.
+    write_baselines(&baselines, &x[128..], &[3, 64]);
+    let (out, _) = run(
+        "gradient-shap",
+        &["--baselines", path(&baselines)],
+        "bad.safetensors",
+    );
+    assert_one_line_error(&out, "baselines");
+    let (out, _) = run("guided-ig", &["--max-dist", "2"], "bad.safetensors");
+    assert_one_line_error(&out, "max_dist");
+    let (out, _) = run("blur-ig", &["--max-sigma", "0"], "bad.safetensors");
+    assert_one_line_error(&out, "max_sigma");
+    let mlp_inputs = write_inputs(dir.path(), &x[..128], &[2, 64], None);
+    let out = ember(&[
+        "attribute",
+        "--model",
+        "mlp",
+        "--inputs",
+        path(&mlp_inputs),
+        "--method",
+        "blur-ig",
+        "--out",
+        path(&dir.path().join("bad.safetensors")),
+    ]);
+    assert_one_line_error(&out, "images");
+}

@@ -37,6 +37,26 @@ impl Data {
         }
     }
 
+    /// The training split of a compiled-in dataset; `None` for photos.
+    pub fn train_set(self) -> Option<Dataset> {
+        match self {
+            Data::Digits => Some(digits_split().train),
+            Data::BreastCancer => Some(breast_cancer_split().0.train),
+            Data::Photos => None,
+        }
+    }
+
+    /// `count` samples of the training split, evenly spaced over it (all of them if it has
+    /// fewer), row-major: the baselines that GradientSHAP and Expected Gradients draw from by
+    /// default. `None` for photos.
+    pub fn training_baselines(self, count: usize) -> Option<(Vec<f32>, usize)> {
+        let train = self.train_set()?;
+        let n = train.len();
+        let count = count.min(n);
+        let picked: Vec<usize> = (0..count).map(|i| i * n / count.max(1)).collect();
+        Some((train.select(&picked).inputs, count))
+    }
+
     /// The height and width of an image sample of a model taking `sample_shape` (the digits
     /// are 8×8 whatever the model's input layout; photos are the model's last two axes), or
     /// `None` for features.

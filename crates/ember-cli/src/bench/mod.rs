@@ -287,6 +287,7 @@ fn measure<const D: usize, M: Model<D> + ?Sized>(
         .settings
         .settings([DEFAULT_STEPS, DEFAULT_SAMPLES], baseline, 0)?
         .with_max_rows(max_rows);
+    let settings = crate::names::with_default_baselines(settings, &[spec], args.model)?;
     // Built first: a bad setting (a zero stride) is the method's typed error, not the estimate's.
     let method = spec.build(&settings).map_err(err)?;
     let points = spec.rows_per_sample(&settings, &x.dims());

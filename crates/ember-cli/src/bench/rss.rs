@@ -1,10 +1,13 @@
-//! `ember bench --rss`: the peak memory of a method at 50 and at 2000 steps, each in a fresh
-//! process (the same rows per pass), to show that memory does not grow with the steps.
+//! `ember bench --rss`: the peak memory of a method at 50 and at 2000 steps (draws, for
+//! gradient-shap and expected-gradients), each in a fresh process (the same rows per pass), to
+//! show that memory does not grow with the steps.
 
 use std::process::Command;
 
 use super::{BenchArgs, append_line, inner_name, method_name};
-use crate::names::{DEFAULT_SAMPLES, resolve_method};
+use ember::{BaseMethod, MethodSpec};
+
+use crate::names::{DEFAULT_SAMPLES, DEFAULT_STEPS, resolve_method};
 
 /// The process's peak resident set size (`VmHWM`), where the OS reports it (Linux).
 pub(super) fn peak_rss_kib() -> Option<u64> {
@@ -18,8 +21,19 @@ pub(super) fn run_rss(args: &BenchArgs) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let spec = resolve_method(args.method, None, args.inner)?;
     let method = method_name(spec);
+    // The draws are gradient-shap's steps along its paths: vary them, not `--steps`.
+    let draws = matches!(
+        spec,
+        MethodSpec::Base(BaseMethod::GradientShap | BaseMethod::ExpectedGradients)
+    );
+    let varies = if draws { "samples" } else { "steps" };
     let mut peaks = Vec::new();
     for steps in [50usize, 2000] {
+        let (steps_arg, samples_arg) = if draws {
+            (args.settings.steps_or(DEFAULT_STEPS), steps)
+        } else {
+            (steps, args.settings.samples_or(DEFAULT_SAMPLES))
+        };
         let mut command = Command::new(&exe);
         command.args([
             "bench",
@@ -30,9 +44,9 @@ pub(super) fn run_rss(args: &BenchArgs) -> Result<(), String> {
             "--batch",
             &args.batch.to_string(),
             "--steps",
-            &steps.to_string(),
+            &steps_arg.to_string(),
             "--samples",
-            &args.settings.samples_or(DEFAULT_SAMPLES).to_string(),
+            &samples_arg.to_string(),
             "--device",
             &args.device.to_string(),
             "--rss-child",
@@ -48,6 +62,9 @@ pub(super) fn run_rss(args: &BenchArgs) -> Result<(), String> {
         }
         if args.tune_rows {
             command.arg("--tune-rows");
+        }
+        if let Some(baselines) = &args.settings.baselines {
+            command.arg("--baselines").arg(baselines);
         }
         if let Some(weights) = &args.weights {
             command.arg("--weights").arg(weights);
@@ -77,6 +94,7 @@ pub(super) fn run_rss(args: &BenchArgs) -> Result<(), String> {
         "peak_rss_kib_steps_50": peaks[0].1,
         "peak_rss_kib_steps_2000": peaks[1].1,
         "rss_ratio": ratio,
+        "varies": varies,
     });
     if let Some(path) = &args.append_to {
         append_line(path, &summary.to_string())?;
@@ -85,8 +103,8 @@ pub(super) fn run_rss(args: &BenchArgs) -> Result<(), String> {
         println!("{summary}");
     } else {
         println!(
-            "peak RSS of {} on {} ({}, batch {}, {} rows per pass): {} KiB at 50 steps, {} KiB \
-             at 2000 steps, ratio {ratio:.3}",
+            "peak RSS of {} on {} ({}, batch {}, {} rows per pass): {} KiB at 50 {varies}, {} \
+             KiB at 2000 {varies}, ratio {ratio:.3}",
             method, args.model, args.device, args.batch, rows_per_pass, peaks[0].1, peaks[1].1
         );
     }

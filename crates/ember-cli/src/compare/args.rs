@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use ember::backend::Backend;
-use ember::{LayerMethod, MethodSpec, PerturbationMethod};
+use ember::{BaseMethod, LayerMethod, MethodSpec, PerturbationMethod};
 use ember_metrics::{CompareConfig, Replacement, SanityFeatures};
 use ember_zoo::{CompareDefaults, ZooModel};
 
-use crate::names::{MethodArgs, parse_baseline, parse_method};
+use crate::names::{MethodArgs, parse_baseline, parse_method, with_default_baselines};
 
 /// Compares attribution methods on a zoo model: metrics, heatmaps and an HTML report.
 #[derive(Args, Debug)]
@@ -27,9 +27,11 @@ pub struct CompareArgs {
     #[arg(long, num_args = 1..)]
     pub images: Vec<PathBuf>,
     /// The methods, comma-separated; default: the gradient methods and noise tunnels (with
-    /// grad-cam for the image models, at their Grad-CAM layer), and occlusion, kernel-shap and
-    /// shapley-value-sampling on the digits and breast-cancer models (on photos, perturbation
-    /// methods only when named). Names: those `ember methods` lists but the layer methods
+    /// grad-cam and blur-ig for the image models, grad-cam at their Grad-CAM layer), and
+    /// occlusion, kernel-shap, shapley-value-sampling and gradient-shap (drawing from 64
+    /// samples of the training split unless `--baselines` names a set) on the digits and
+    /// breast-cancer models (on photos, perturbation methods and gradient-shap only when
+    /// named). Names: those `ember methods` lists but the layer methods
     /// other than grad-cam, or a noise tunnel over another method, KIND:INNER (e.g.
     /// smoothgrad:integrated-gradients); aliases: ig, ixg, Captum's names.
     #[arg(long, value_delimiter = ',', value_parser = parse_method)]
@@ -147,6 +149,12 @@ impl CompareArgs {
             // thousands of forward passes each, so only when asked.
             if self.model.info().data.test_set().is_some() {
                 all.extend(PERTURBATION_DEFAULTS.map(MethodSpec::Perturbation));
+                // GradientSHAP from samples of the training split.
+                all.push(MethodSpec::Base(BaseMethod::GradientShap));
+            }
+            // Blur IG on images (it blurs the last two dimensions).
+            if self.model.sample_shape().len() >= 2 {
+                all.push(MethodSpec::Base(BaseMethod::BlurIg));
             }
             all
         } else {
@@ -155,8 +163,12 @@ impl CompareArgs {
         let baseline = parse_baseline(&self.settings.baseline, self.seed)?;
         let defaults = [self.steps(), self.samples()];
         Ok(CompareConfig::new()
-            .with_methods(methods)
-            .with_settings(self.settings.settings(defaults, baseline, self.seed)?)
+            .with_methods(methods.clone())
+            .with_settings(with_default_baselines(
+                self.settings.settings(defaults, baseline, self.seed)?,
+                &methods,
+                self.model,
+            )?)
             .with_curve_steps(self.curve_steps)
             .with_replacement(parse_replacement(&self.replacement)?)
             .with_radius(self.radius)

@@ -25,6 +25,7 @@ mod package;
 mod release;
 mod tch;
 mod vs_captum;
+mod vs_path;
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -70,7 +71,12 @@ enum Task {
         /// (needs a Python with torch and captum), into the `vs-captum` section.
         #[arg(long)]
         vs_captum: bool,
-        /// PyTorch's threads for `--vs-captum`.
+        /// Instead: ember's path methods (gradient-shap, blur-ig, guided-ig) against Captum and
+        /// PAIR saliency 0.2.1 (needs a Python with torch, captum and saliency, and NumPy <
+        /// 2.4), into the `vs-path` section.
+        #[arg(long)]
+        vs_path: bool,
+        /// PyTorch's threads for `--vs-captum` and `--vs-path`.
         #[arg(long, default_value_t = 2)]
         threads: usize,
         /// The Python with torch and captum for `--vs-captum`.
@@ -339,9 +345,34 @@ fn main() -> ExitCode {
         Task::Bench {
             repeats,
             device,
+            vs_path: true,
+            threads,
+            python,
+            ..
+        } => {
+            let mut devices = vec!["flex".to_string()];
+            devices.extend(device);
+            let options = vs_captum::Options {
+                repeats,
+                threads,
+                python,
+                devices,
+            };
+            match vs_path::run(&options) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("xtask bench --vs-path: {message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Task::Bench {
+            repeats,
+            device,
             vs_captum: true,
             threads,
             python,
+            ..
         } => {
             let mut devices = vec!["flex".to_string()];
             devices.extend(device);

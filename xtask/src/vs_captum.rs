@@ -110,24 +110,7 @@ pub fn run(options: &Options) -> Result<(), String> {
     // caller's, so that its own torch loads its own libraries.
     let json = |program: &str, args: &[&str]| -> Result<Value, String> {
         let env: &[(String, String)] = if program == python { &[] } else { &env };
-        eprintln!("==> {program} {}", args.join(" "));
-        let out = Command::new(program)
-            .args(args)
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .output()
-            .map_err(|e| format!("cannot run {program}: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "{program} failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        // The last line that parses: scripts may print progress first.
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .rev()
-            .find_map(|l| serde_json::from_str(l).ok())
-            .ok_or_else(|| format!("{program} printed no JSON"))
+        run_json_in(program, args, env)
     };
     let mut rows = Vec::new();
     // `ember bench --json` of `args` on `device`, timed `repeats` times.
@@ -353,8 +336,39 @@ pub fn run(options: &Options) -> Result<(), String> {
     crate::bench::write_section(START, END, &md)
 }
 
+/// Runs `program args` in the environment `env` and returns the last line of its stdout that
+/// parses as JSON (scripts may print progress first).
+pub fn run_json_in(
+    program: &str,
+    args: &[&str],
+    env: &[(String, String)],
+) -> Result<Value, String> {
+    eprintln!("==> {program} {}", args.join(" "));
+    let out = Command::new(program)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{program} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .ok_or_else(|| format!("{program} printed no JSON"))
+}
+
+/// [`run_json_in`] in this process's environment.
+pub fn run_json(program: &str, args: &[&str]) -> Result<Value, String> {
+    run_json_in(program, args, &[])
+}
+
 /// The fastest of Captum's variants of `method` on `model` in a script's `results`.
-fn fastest(captum: &Value, model: &str, method: &str) -> f64 {
+pub fn fastest(captum: &Value, model: &str, method: &str) -> f64 {
     captum["results"]
         .as_array()
         .into_iter()
@@ -366,7 +380,7 @@ fn fastest(captum: &Value, model: &str, method: &str) -> f64 {
 }
 
 /// The path of `python` and its `torch X, captum Y`, or why it cannot run the reference side.
-fn python_versions(python: &str) -> Result<(String, String), String> {
+pub fn python_versions(python: &str) -> Result<(String, String), String> {
     let lines = crate::tch::python_lines(
         python,
         "import sys, torch, captum; print(sys.executable); \

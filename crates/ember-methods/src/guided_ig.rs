@@ -153,16 +153,21 @@ impl Path {
         let mut gamma = f64::INFINITY;
         while gamma > 1.0 {
             let old = self.point.clone();
-            for i in 0..n {
-                let d = self.x[i] - self.base[i];
+            for (((p, x), b), low) in self
+                .point
+                .iter_mut()
+                .zip(&self.x)
+                .zip(&self.base)
+                .zip(&x_min)
+            {
                 // PAIR: α of a feature with x = x′ is NaN, read as alpha_max.
-                let a = if d != 0.0 {
-                    (self.point[i] - self.base[i]) / d
+                let a = if x != b {
+                    (*p - b) / (x - b)
                 } else {
                     alpha_max
                 };
                 if a < alpha_min {
-                    self.point[i] = x_min[i];
+                    *p = *low;
                 }
             }
             let current: f64 = self
@@ -175,9 +180,9 @@ impl Path {
                 self.add(&old, grad);
                 break;
             }
-            for i in 0..n {
-                if self.point[i] == x_max[i] {
-                    g[i] = f64::INFINITY;
+            for ((g, p), high) in g.iter_mut().zip(&self.point).zip(&x_max) {
+                if p == high {
+                    *g = f64::INFINITY;
                 }
             }
             let threshold = lower_quantile(&g, fraction);
@@ -206,8 +211,13 @@ impl Path {
     }
 
     fn add(&mut self, old: &[f64], grad: &[f64]) {
-        for i in 0..self.attr.len() {
-            self.attr[i] += (self.point[i] - old[i]) * grad[i];
+        for ((a, p), (o, g)) in self
+            .attr
+            .iter_mut()
+            .zip(&self.point)
+            .zip(old.iter().zip(grad))
+        {
+            *a += (p - o) * g;
         }
     }
 }

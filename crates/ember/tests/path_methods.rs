@@ -220,6 +220,9 @@ fn expected_gradients_converges_to_the_mean_of_the_baselines_integrals(device: &
     }
 }
 
+/// A method built for the samples `range` of the batch (their replayed draws).
+type Builder<'a> = Box<dyn Fn(std::ops::Range<usize>) -> ember::Base + 'a>;
+
 fn batched_equals_one_sample_at_a_time(device: &Device) {
     let bytes = file();
     let file = SafeTensors::deserialize(&bytes).unwrap();
@@ -236,7 +239,7 @@ fn batched_equals_one_sample_at_a_time(device: &Device) {
         baseline: index[range.start * 5..range.end * 5].to_vec(),
         alpha: alpha[range.start * 5..range.end * 5].to_vec(),
     };
-    let methods: Vec<(&str, Box<dyn Fn(std::ops::Range<usize>) -> ember::Base>)> = vec![
+    let methods: Vec<(&str, Builder<'_>)> = vec![
         (
             "gradient-shap",
             Box::new(|range| {

@@ -28,68 +28,77 @@ pub(crate) struct DrawNoise {
 impl DrawNoise {
     /// The noise of draw `draw` of sample `sample` (of `batch`), `features` values.
     fn values(&self, draw: usize, sample: usize, batch: usize, features: usize) -> Vec<f64> {
-        let place = (draw * batch + sample) as u64;
-        let mut rng = SplitMix64::new(
-            SplitMix64::new(self.seed ^ place.wrapping_mul(0xD1B5_4A32_D192_ED03)).next_u64(),
-        );
+        // The noise's generator is not the draw's (`!seed`): the two streams differ.
+        let mut rng = SplitMix64::new(place_seed(!self.seed, draw * batch + sample));
         (0..features)
             .map(|_| self.sigma * rng.next_normal())
             .collect()
     }
 }
 
-/// The draws of a [`DrawnPlan`]: for draw `d` and sample `i`, the baseline `index[d·batch + i]`
-/// and the point `alpha[d·batch + i]` on its path; every row of draw `d` weighs `weights[d]`.
+/// The draws of a [`DrawnPlan`]: for draw `d` and sample `i`, a baseline index and a point `α`
+/// on its path, and for every row of draw `d` a weight. Computed per row when a block is built
+/// (except recorded draws), so memory does not grow with the number of draws.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Draws {
-    pub(crate) index: Vec<usize>,
-    pub(crate) alpha: Vec<f64>,
-    pub(crate) weights: Vec<f64>,
-}
-
-impl Draws {
+pub(crate) enum Draws {
     /// Every baseline at every point of a rule, the same for every sample: draw `j·K + k` is
     /// baseline `k` at `alphas[j]`, weighted `weights[j] / K` (Integrated Gradients over `K`
     /// baselines).
-    pub(crate) fn every(k: usize, batch: usize, alphas: &[f64], weights: &[f64]) -> Self {
-        let draws = alphas.len() * k;
-        let (mut index, mut alpha) = (Vec::with_capacity(draws * batch), Vec::new());
-        let mut per_draw = Vec::with_capacity(draws);
-        for (j, &a) in alphas.iter().enumerate() {
-            for b in 0..k {
-                index.extend(std::iter::repeat_n(b, batch));
-                alpha.extend(std::iter::repeat_n(a, batch));
-                per_draw.push(weights[j] / k as f64);
-            }
-        }
-        Self {
-            index,
-            alpha,
-            weights: per_draw,
-        }
-    }
-
+    Every {
+        k: usize,
+        alphas: Vec<f64>,
+        weights: Vec<f64>,
+    },
     /// `draws` random draws per sample, each weighted `1 / draws`: a baseline index uniform
-    /// over `0..k` (with replacement) and `α ~ U(0, 1)`, from `seed`, in the order (draw,
-    /// sample).
-    pub(crate) fn random(k: usize, batch: usize, draws: usize, seed: u64) -> Self {
-        let mut rng = SplitMix64::new(seed);
-        let (mut index, mut alpha) = (Vec::new(), Vec::new());
-        for _ in 0..draws * batch {
-            index.push((rng.next_u64() % k as u64) as usize);
-            alpha.push(rng.next_f64());
-        }
-        Self {
-            index,
-            alpha,
-            weights: vec![1.0 / draws as f64; draws],
-        }
-    }
+    /// over `0..k` (with replacement) and `α ~ U(0, 1)`, from a generator seeded by `seed` and
+    /// the draw's place `d·batch + i`.
+    Random { k: usize, draws: usize, seed: u64 },
+    /// Recorded draws, draw-major: entry `d·batch + i`; every draw weighted `1 / draws`.
+    Recorded {
+        index: Vec<usize>,
+        alpha: Vec<f64>,
+        draws: usize,
+    },
+}
 
+impl Draws {
     /// The number of draws per sample.
     pub(crate) fn len(&self) -> usize {
-        self.weights.len()
+        match self {
+            Draws::Every { k, alphas, .. } => k * alphas.len(),
+            Draws::Random { draws, .. } | Draws::Recorded { draws, .. } => *draws,
+        }
     }
+
+    /// The weight of every row of draw `draw`.
+    fn weight(&self, draw: usize) -> f64 {
+        match self {
+            Draws::Every { k, weights, .. } => weights[draw / k] / *k as f64,
+            Draws::Random { draws, .. } | Draws::Recorded { draws, .. } => 1.0 / *draws as f64,
+        }
+    }
+
+    /// The baseline index and `α` of draw `draw` of sample `sample` (of `batch`).
+    fn at(&self, draw: usize, sample: usize, batch: usize) -> (usize, f64) {
+        match self {
+            Draws::Every { k, alphas, .. } => (draw % k, alphas[draw / k]),
+            Draws::Random { k, seed, .. } => {
+                let mut rng = SplitMix64::new(place_seed(*seed, draw * batch + sample));
+                let index = (rng.next_u64() % *k as u64) as usize;
+                (index, rng.next_f64())
+            }
+            Draws::Recorded { index, alpha, .. } => {
+                let at = draw * batch + sample;
+                (index[at], alpha[at])
+            }
+        }
+    }
+}
+
+/// The seed of one draw's generator: `seed` mixed with the draw's place, so draws do not
+/// depend on the blocks they fall in.
+fn place_seed(seed: u64, place: usize) -> u64 {
+    SplitMix64::new(seed ^ (place as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)).next_u64()
 }
 
 /// The plan: slot `s` explains sample `s % batch` for `targets[s]`.
@@ -152,7 +161,7 @@ impl<const D: usize> DrawnPlan<D> {
         while r < range.end {
             let (draw, slot) = (r / slots, r % slots);
             let len = (slots - slot).min(range.end - r);
-            let weight = self.draws.weights[draw];
+            let weight = self.draws.weight(draw);
             match runs.last_mut() {
                 Some(last) if slot == 0 && len == slots && last.slot == 0 && last.len == slots => {
                     last.weights.push(weight)
@@ -203,10 +212,10 @@ impl<const D: usize> Plan<D> for DrawnPlan<D> {
         for r in range.clone() {
             let (draw, slot) = (r / slots, r % slots);
             let sample = slot % self.batch;
-            let at = draw * self.batch + sample;
+            let (base, alpha) = self.draws.at(draw, sample, self.batch);
             samples.push(sample as i64);
-            bases.push(self.draws.index[at] as i64);
-            alphas.push(self.draws.alpha[at]);
+            bases.push(base as i64);
+            alphas.push(alpha);
             targets.push(self.targets[slot]);
         }
         let index =
@@ -238,8 +247,9 @@ impl<const D: usize> Plan<D> for DrawnPlan<D> {
 }
 
 /// `(1/K) Σ_k F_t(b_k)` for every slot (sample `slot % batch`, target `targets[slot]`),
-/// forward only: `K × batch` rows, each baseline evaluated as every sample (so a model's
-/// auxiliary inputs, an attention mask, are the sample's).
+/// forward only: `K` rows for a model without auxiliary inputs; `K × batch` rows for one with
+/// them, each baseline evaluated as every sample (so its auxiliary inputs, an attention mask,
+/// are the sample's).
 pub(crate) fn mean_baseline_scores<const D: usize, M: Model<D> + ?Sized>(
     kernel: &GradientKernel,
     model: &M,
@@ -253,37 +263,63 @@ pub(crate) fn mean_baseline_scores<const D: usize, M: Model<D> + ?Sized>(
     let features = dims[1..].iter().product::<usize>();
     let per_sample = targets.len() / batch;
     let device = baselines.device();
+    // Without auxiliary inputs F(b_k) is the same for every sample: one row per baseline.
+    let shared = model.auxiliary_samples().is_empty();
+    let as_samples = if shared { 1 } else { batch };
     let mut sample_shape = dims;
     sample_shape[0] = 1;
     let plan = RowsFrom {
-        len: k * batch,
+        len: k * as_samples,
         features,
         device: device.clone(),
         build: |range: Range<usize>| {
             let n = range.len();
-            let index: Vec<i64> = range.map(|r| (r / batch) as i64).collect();
+            let index: Vec<i64> = range.map(|r| (r / as_samples) as i64).collect();
             let index = Tensor::<1, Int>::from_data(TensorData::new(index, [n]), &device);
             let mut shape = sample_shape;
             shape[0] = n;
             Ok(baselines.clone().select(0, index).reshape(shape))
         },
-        sample: |row| row % batch,
+        sample: |row| row % as_samples,
         target: |row| {
-            (0..per_sample)
-                .map(|t| targets[t * batch + row % batch])
+            let samples = if shared {
+                0..batch
+            } else {
+                row % batch..row % batch + 1
+            };
+            samples
+                .flat_map(|i| (0..per_sample).map(move |t| t * batch + i))
+                .map(|slot| targets[slot])
                 .max()
         },
     };
     let mut sums = vec![0.0; targets.len()];
     kernel.forward(model, &plan, |range, values, outputs| {
         for (offset, row) in range.enumerate() {
-            let sample = row % batch;
-            for t in 0..per_sample {
-                let slot = t * batch + sample;
+            let slots: Vec<usize> = if shared {
+                (0..targets.len()).collect()
+            } else {
+                (0..per_sample).map(|t| t * batch + row % batch).collect()
+            };
+            for slot in slots {
                 sums[slot] += values[offset * outputs + targets[slot]];
             }
         }
         Ok(())
     })?;
     Ok(sums.into_iter().map(|s| s / k as f64).collect())
+}
+
+/// The forward rows [`mean_baseline_scores`] evaluates: `k`, or `k × batch` for a model with
+/// auxiliary inputs.
+pub(crate) fn baseline_rows<const D: usize, M: Model<D> + ?Sized>(
+    model: &M,
+    k: usize,
+    batch: usize,
+) -> usize {
+    if model.auxiliary_samples().is_empty() {
+        k
+    } else {
+        k * batch
+    }
 }

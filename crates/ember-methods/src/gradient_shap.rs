@@ -30,7 +30,8 @@
 //! the number of draws (Captum puts all `S × N` rows in one pass, pytorch/captum#1350). The
 //! draws come from a seeded generator on the host, the same on every device; recorded draws
 //! ([`PathDraws`], e.g. Captum's) replay exactly. Cost: `S` gradient rows per sample, and
-//! `N + K·N` forward rows for the scores.
+//! `N + K` forward rows for the scores (`N + K·N` for a model with auxiliary inputs, whose
+//! baselines are evaluated as every sample).
 
 use burn::config::Config;
 use burn::tensor::Tensor;
@@ -40,7 +41,7 @@ use ember_core::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::drawn::{DrawNoise, DrawnPlan, Draws, mean_baseline_scores};
+use crate::drawn::{DrawNoise, DrawnPlan, Draws, baseline_rows, mean_baseline_scores};
 use crate::path::row_sums;
 use crate::registry::{Base, Entry, Family, MethodInfo};
 
@@ -250,7 +251,11 @@ impl GradientShap {
     fn draws(&self, batch: usize) -> Result<Draws> {
         let k = self.baselines.len();
         let Some(recorded) = &self.draws else {
-            return Ok(Draws::random(k, batch, self.samples, self.noise.seed));
+            return Ok(Draws::Random {
+                k,
+                draws: self.samples,
+                seed: self.noise.seed,
+            });
         };
         let s = self.samples;
         if recorded.baseline.len() != batch * s {
@@ -269,10 +274,10 @@ impl GradientShap {
                 alpha[d * batch + i] = recorded.alpha[i * s + d];
             }
         }
-        Ok(Draws {
+        Ok(Draws::Recorded {
             index,
             alpha,
-            weights: vec![1.0 / s as f64; s],
+            draws: s,
         })
     }
 }
@@ -308,7 +313,7 @@ impl<const D: usize> Attribution<D> for GradientShap {
         let acc = self.kernel.accumulate(model, &plan, None)?;
         let mut report = Report::new(self.name, targets, scores.clone(), acc.stats)
             .with_targets_per_sample(per_sample)
-            .with_extra_evaluations(batch + self.baselines.len() * batch);
+            .with_extra_evaluations(batch + baseline_rows(model, self.baselines.len(), batch));
         if self.multiply_by_inputs {
             let delta = row_sums(acc.sum.clone())?
                 .iter()

@@ -32,7 +32,7 @@
 //! integrals share passes. The attributions sum to `F_c(x) − mean_k F_c(b_k)` up to the rule's
 //! error; the report gives that mean as the baseline score. Cost: `K × steps` rows per sample.
 
-use crate::drawn::{DrawnPlan, Draws, mean_baseline_scores};
+use crate::drawn::{DrawnPlan, Draws, baseline_rows, mean_baseline_scores};
 use crate::path::{PathPlan, Points, row_sums, scaled};
 use crate::registry::{Base, Entry, Family, MethodInfo};
 use burn::config::Config;
@@ -355,7 +355,11 @@ impl IntegratedGradients {
             &input,
             baselines,
             targets.clone(),
-            Draws::every(k, batch, alphas, weights),
+            Draws::Every {
+                k,
+                alphas: alphas.to_vec(),
+                weights: weights.to_vec(),
+            },
             None,
             self.multiply_by_inputs,
         );
@@ -363,7 +367,7 @@ impl IntegratedGradients {
         let slots = targets.len();
         let mut report = Report::new(INFO.info.name, targets, scores.clone(), acc.stats)
             .with_targets_per_sample(per_sample)
-            .with_extra_evaluations(batch + k * batch);
+            .with_extra_evaluations(batch + baseline_rows(model, k, batch));
         if self.multiply_by_inputs {
             let delta = row_sums(acc.sum.clone())?
                 .iter()

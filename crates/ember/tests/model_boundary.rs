@@ -343,6 +343,62 @@ fn a_masked_model_matches_one_sample_at_a_time_for_every_method(device: &Device)
             host(&batched.values),
             per_sample(&|i, row| host(&fixed.attribute(&alone_model(i), row, 1).unwrap().values)),
         );
+        // Over a set of baselines, and GradientSHAP with replayed draws: the baselines'
+        // scores are taken with each sample's mask, so values, baseline scores and deltas
+        // equal one sample at a time.
+        let set = BaselineSet::new(vec![2, 5], values(22, 10)).unwrap();
+        let over_set = IntegratedGradientsConfig::new()
+            .with_steps(8)
+            .with_baselines(Some(set.clone()))
+            .with_max_rows(max_rows)
+            .init()
+            .unwrap();
+        let (index, alpha) = (vec![0, 1, 1, 0, 1, 0, 1, 1, 0], values(23, 9));
+        let alpha: Vec<f64> = alpha.iter().map(|a| a.abs().min(1.0)).collect();
+        let gshap = |range: std::ops::Range<usize>| {
+            GradientShapConfig::new()
+                .with_baselines(Some(set.clone()))
+                .with_samples(3)
+                .with_draws(Some(ember::PathDraws {
+                    baseline: index[range.start * 3..range.end * 3].to_vec(),
+                    alpha: alpha[range.start * 3..range.end * 3].to_vec(),
+                }))
+                .with_max_rows(max_rows)
+                .init()
+                .unwrap()
+        };
+        let figures = |out: Attributions<2>| -> Vec<f64> {
+            let mut all = host(&out.values);
+            all.extend(out.report.baseline_scores().unwrap());
+            all.extend(out.report.delta().unwrap());
+            all
+        };
+        let by_sample = |f: &dyn Fn(usize, Tensor<2>) -> Attributions<2>| -> Vec<f64> {
+            let parts: Vec<Attributions<2>> =
+                (0..3).map(|i| f(i, x.clone().narrow(0, i, 1))).collect();
+            let mut all: Vec<f64> = parts.iter().flat_map(|p| host(&p.values)).collect();
+            all.extend(
+                parts
+                    .iter()
+                    .flat_map(|p| p.report.baseline_scores().unwrap().to_vec()),
+            );
+            all.extend(
+                parts
+                    .iter()
+                    .flat_map(|p| p.report.delta().unwrap().to_vec()),
+            );
+            all
+        };
+        check(
+            "integrated-gradients over a set",
+            figures(over_set.attribute(&model, x.clone(), 1).unwrap()),
+            by_sample(&|i, row| over_set.attribute(&alone_model(i), row, 1).unwrap()),
+        );
+        check(
+            "gradient-shap",
+            figures(gshap(0..3).attribute(&model, x.clone(), 0).unwrap()),
+            by_sample(&|i, row| gshap(i..i + 1).attribute(&alone_model(i), row, 0).unwrap()),
+        );
         // The forward-only evaluations (F(x), F(x′)) follow the mask too.
         check(
             "F(x)",

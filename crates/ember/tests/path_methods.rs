@@ -121,8 +121,9 @@ fn integrated_gradients_over_baselines_is_the_mean_of_captums(device: &Device) {
             .map(|v| v * captum)
             .collect();
         assert_close(&values, &read(&file, name).0, 1e-5, name);
-        // 20 points × 6 baselines × 3 samples, in passes of at most 50 rows.
-        assert_eq!(out.report.model_evaluations, 360 + 3 + 18);
+        // 20 points × 6 baselines × 3 samples, in passes of at most 50 rows; F(x) and the 6
+        // F(b_k) (the CNN has no auxiliary inputs: one row per baseline).
+        assert_eq!(out.report.model_evaluations, 360 + 3 + 6);
         assert_eq!(out.report.passes, 8);
         // Completeness against F(x) − mean_k F(b_k), to 1% (20 points' quadrature error).
         if rule != Quadrature::GaussLegendre {

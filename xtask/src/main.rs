@@ -345,11 +345,11 @@ fn main() -> ExitCode {
         Task::Bench {
             repeats,
             device,
-            vs_path: true,
+            vs_captum,
+            vs_path,
             threads,
             python,
-            ..
-        } => {
+        } if vs_captum || vs_path => {
             let mut devices = vec!["flex".to_string()];
             devices.extend(device);
             let options = vs_captum::Options {
@@ -358,34 +358,15 @@ fn main() -> ExitCode {
                 python,
                 devices,
             };
-            match vs_path::run(&options) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(message) => {
-                    eprintln!("xtask bench --vs-path: {message}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Task::Bench {
-            repeats,
-            device,
-            vs_captum: true,
-            threads,
-            python,
-            ..
-        } => {
-            let mut devices = vec!["flex".to_string()];
-            devices.extend(device);
-            let options = vs_captum::Options {
-                repeats,
-                threads,
-                python,
-                devices,
+            let (name, result) = if vs_path {
+                ("--vs-path", vs_path::run(&options))
+            } else {
+                ("--vs-captum", vs_captum::run(&options))
             };
-            match vs_captum::run(&options) {
+            match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => {
-                    eprintln!("xtask bench --vs-captum: {message}");
+                    eprintln!("xtask bench {name}: {message}");
                     ExitCode::FAILURE
                 }
             }

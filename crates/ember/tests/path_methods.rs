@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{fixture, input, max_abs_diff, read};
+use common::{fixture, input, read};
 use ember::backend::Precision;
 use ember::prelude::*;
 use ember::{MethodSettings, MethodSpec, PathDraws};
@@ -28,40 +28,15 @@ fn file() -> Vec<u8> {
     fixture("path.safetensors")
 }
 
-/// The zoo's digits CNN with its shipped weights, in evaluation mode.
-fn cnn(device: &Device) -> impl Model<4> + use<> {
-    let net = ember_zoo::shipped::cnn(device).unwrap();
-    ember_zoo::whole(&net)
-}
-
-fn targets(file: &SafeTensors<'_>) -> Vec<usize> {
-    read(file, "targets")
-        .0
-        .iter()
-        .map(|&t| t as usize)
-        .collect()
-}
-
 fn baselines(file: &SafeTensors<'_>) -> BaselineSet {
     let (values, shape) = read(file, "gradient_shap.baselines");
     BaselineSet::new(shape, values).unwrap()
 }
 
-/// `max |got − want| ≤ tolerance · max |want|`.
-fn assert_close(got: &[f64], want: &[f64], tolerance: f64, what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: lengths");
-    let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let diff = max_abs_diff(got, want);
-    assert!(
-        diff <= tolerance * scale,
-        "{what}: max |diff| {diff:e} > {tolerance:e} × {scale}"
-    );
-}
-
 fn gradient_shap_replays_captum(device: &Device) {
     let bytes = file();
     let file = SafeTensors::deserialize(&bytes).unwrap();
-    let model = cnn(device);
+    let model = common::zoo_cnn(device);
     let x: Tensor<4> = input(&file, "inputs", device);
     let draws = PathDraws {
         baseline: read(&file, "gradient_shap.index")
@@ -77,15 +52,17 @@ fn gradient_shap_replays_captum(device: &Device) {
         .with_draws(Some(draws))
         .init()
         .unwrap();
-    let out = method.attribute(&model, x.clone(), targets(&file)).unwrap();
+    let out = method
+        .attribute(&model, x.clone(), common::classes(&file, "targets"))
+        .unwrap();
     let want = read(&file, "gradient_shap.expected").0;
-    assert_close(&common::host(&out.values), &want, 1e-5, "gradient-shap");
+    common::assert_close(&common::host(&out.values), &want, 1e-5, "gradient-shap");
     assert_eq!(out.report.method, "gradient-shap");
     assert_eq!(out.report.steps(), Some(&[5, 5, 5][..]));
     // The baseline score is the mean over the 6 baselines of F(b_k), for each sample's target.
     let b: Tensor<4> = input(&file, "gradient_shap.baselines", device);
     let logits = common::host(&model.forward_rows(b, &RowSamples::new(vec![0; 6])));
-    for (slot, &t) in targets(&file).iter().enumerate() {
+    for (slot, &t) in common::classes(&file, "targets").iter().enumerate() {
         let mean = (0..6).map(|k| logits[k * 10 + t]).sum::<f64>() / 6.0;
         let got = out.report.baseline_scores().unwrap()[slot];
         assert!((got - mean).abs() < 1e-5, "{got} vs {mean}");
@@ -95,7 +72,7 @@ fn gradient_shap_replays_captum(device: &Device) {
 fn integrated_gradients_over_baselines_is_the_mean_of_captums(device: &Device) {
     let bytes = file();
     let file = SafeTensors::deserialize(&bytes).unwrap();
-    let model = cnn(device);
+    let model = common::zoo_cnn(device);
     let x: Tensor<4> = input(&file, "inputs", device);
     // Captum's `riemann_trapezoid` weighs the points k/(n−1) with 1/n (ends halved), which
     // sum to (n−1)/n; ember's trapezoid uses the spacing 1/(n−1) (ember_core::quadrature), so
@@ -115,12 +92,14 @@ fn integrated_gradients_over_baselines_is_the_mean_of_captums(device: &Device) {
             .with_max_rows(Some(50))
             .init()
             .unwrap();
-        let out = ig.attribute(&model, x.clone(), targets(&file)).unwrap();
+        let out = ig
+            .attribute(&model, x.clone(), common::classes(&file, "targets"))
+            .unwrap();
         let values: Vec<f64> = common::host(&out.values)
             .iter()
             .map(|v| v * captum)
             .collect();
-        assert_close(&values, &read(&file, name).0, 1e-5, name);
+        common::assert_close(&values, &read(&file, name).0, 1e-5, name);
         // 20 points × 6 baselines × 3 samples, in passes of at most 50 rows; F(x) and the 6
         // F(b_k) (the CNN has no auxiliary inputs: one row per baseline).
         assert_eq!(out.report.model_evaluations, 360 + 3 + 6);
@@ -140,7 +119,7 @@ fn integrated_gradients_over_baselines_is_the_mean_of_captums(device: &Device) {
 fn blur_ig_matches_pair(device: &Device) {
     let bytes = file();
     let file = SafeTensors::deserialize(&bytes).unwrap();
-    let model = cnn(device);
+    let model = common::zoo_cnn(device);
     let x: Tensor<4> = input(&file, "inputs", device);
     for (max_sigma, steps, sqrt, name) in [
         (4.0, 20, false, "blur_ig.small"),
@@ -153,11 +132,13 @@ fn blur_ig_matches_pair(device: &Device) {
             .with_sqrt(sqrt)
             .init()
             .unwrap();
-        let out = method.attribute(&model, x.clone(), targets(&file)).unwrap();
-        assert_close(&common::host(&out.values), &read(&file, name).0, 1e-4, name);
+        let out = method
+            .attribute(&model, x.clone(), common::classes(&file, "targets"))
+            .unwrap();
+        common::assert_close(&common::host(&out.values), &read(&file, name).0, 1e-4, name);
         if name == "blur_ig.small" {
             let want = read(&file, "blur_ig.small.end_scores").0;
-            assert_close(
+            common::assert_close(
                 out.report.baseline_scores().unwrap(),
                 &want,
                 1e-5,
@@ -175,7 +156,7 @@ fn rms(a: &[f64], b: &[f64]) -> f64 {
 fn expected_gradients_converges_to_the_mean_of_the_baselines_integrals(device: &Device) {
     let bytes = file();
     let file = SafeTensors::deserialize(&bytes).unwrap();
-    let model = cnn(device);
+    let model = common::zoo_cnn(device);
     let x: Tensor<4> = input(&file, "inputs", device);
     let set = baselines(&file);
     let (values, shape) = read(&file, "gradient_shap.baselines");
@@ -192,7 +173,7 @@ fn expected_gradients_converges_to_the_mean_of_the_baselines_integrals(device: &
             .with_baselines(Some(baselines.clone()))
             .init()
             .unwrap()
-            .attribute(&model, x.clone(), targets(&file))
+            .attribute(&model, x.clone(), common::classes(&file, "targets"))
             .unwrap();
         let truth = common::host(&truth.values);
         let error = |draws: usize| -> f64 {
@@ -204,7 +185,7 @@ fn expected_gradients_converges_to_the_mean_of_the_baselines_integrals(device: &
                         .with_seed(seed)
                         .init()
                         .unwrap()
-                        .attribute(&model, x.clone(), targets(&file))
+                        .attribute(&model, x.clone(), common::classes(&file, "targets"))
                         .unwrap();
                     rms(&common::host(&eg.values), &truth)
                 })
@@ -227,9 +208,9 @@ type Builder<'a> = Box<dyn Fn(std::ops::Range<usize>) -> ember::Base + 'a>;
 fn batched_equals_one_sample_at_a_time(device: &Device) {
     let bytes = file();
     let file = SafeTensors::deserialize(&bytes).unwrap();
-    let model = cnn(device);
+    let model = common::zoo_cnn(device);
     let x: Tensor<4> = input(&file, "inputs", device);
-    let t = targets(&file);
+    let t = common::classes(&file, "targets");
     let index: Vec<usize> = read(&file, "gradient_shap.index")
         .0
         .iter()
@@ -303,7 +284,7 @@ fn batched_equals_one_sample_at_a_time(device: &Device) {
             // Guided IG's selections are discontinuous in the gradient: a rounding difference
             // between a batched and a single pass may move one feature; the others agree.
             let tolerance = if *name == "guided-ig" { 1e-3 } else { 1e-5 };
-            assert_close(&one, part, tolerance, &format!("{name}, sample {i}"));
+            common::assert_close(&one, part, tolerance, &format!("{name}, sample {i}"));
         }
     }
 }
@@ -311,7 +292,7 @@ fn batched_equals_one_sample_at_a_time(device: &Device) {
 fn memory_is_flat_in_the_draws(device: &Device) {
     let bytes = file();
     let file = SafeTensors::deserialize(&bytes).unwrap();
-    let model = cnn(device);
+    let model = common::zoo_cnn(device);
     let x: Tensor<4> = input(&file, "inputs", device);
     let out = GradientShapConfig::new()
         .with_baselines(Some(baselines(&file)))
@@ -319,7 +300,7 @@ fn memory_is_flat_in_the_draws(device: &Device) {
         .with_max_rows(Some(256))
         .init()
         .unwrap()
-        .attribute(&model, x, targets(&file))
+        .attribute(&model, x, common::classes(&file, "targets"))
         .unwrap();
     // 2000 draws × 3 samples stream through passes of at most 256 rows into 3 sums.
     assert_eq!(out.report.passes, 6000usize.div_ceil(256));
@@ -343,7 +324,7 @@ fn memory_is_flat_in_the_draws(device: &Device) {
 fn noise_tunnels_wrap_the_path_methods(device: &Device) {
     let bytes = file();
     let file = SafeTensors::deserialize(&bytes).unwrap();
-    let model = cnn(device);
+    let model = common::zoo_cnn(device);
     let x: Tensor<4> = input(&file, "inputs", device);
     let settings = MethodSettings::new()
         .with_baselines(Some(baselines(&file)))
@@ -361,7 +342,7 @@ fn noise_tunnels_wrap_the_path_methods(device: &Device) {
         let out = spec
             .build(&s)
             .unwrap()
-            .attribute(&model, x.clone(), targets(&file))
+            .attribute(&model, x.clone(), common::classes(&file, "targets"))
             .unwrap();
         let values = common::host(&out.values);
         assert_eq!(values.len(), 3 * 64, "{name}");
@@ -376,7 +357,7 @@ fn noise_tunnels_wrap_the_path_methods(device: &Device) {
 fn bad_settings_are_typed_errors(device: &Device) {
     let bytes = file();
     let file = SafeTensors::deserialize(&bytes).unwrap();
-    let model = cnn(device);
+    let model = common::zoo_cnn(device);
     let x: Tensor<4> = input(&file, "inputs", device);
     let invalid = |r: Result<(), Error>, what: &str| match r {
         Err(Error::InvalidConfig { .. }) => {}

@@ -23,30 +23,6 @@ fn file() -> Vec<u8> {
     fixture("path.safetensors")
 }
 
-fn cnn(device: &Device) -> impl Model<4> + use<> {
-    let net = ember_zoo::shipped::cnn(device).unwrap();
-    ember_zoo::whole(&net)
-}
-
-fn targets(file: &SafeTensors<'_>) -> Vec<usize> {
-    read(file, "targets")
-        .0
-        .iter()
-        .map(|&t| t as usize)
-        .collect()
-}
-
-/// `max |got − want| ≤ tolerance · max |want|`.
-fn assert_close(got: &[f64], want: &[f64], tolerance: f64, what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: lengths");
-    let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let diff = common::max_abs_diff(got, want);
-    assert!(
-        diff <= tolerance * scale,
-        "{what}: max |diff| {diff:e} > {tolerance:e} × {scale}"
-    );
-}
-
 fn the_device_blur_is_scipys_gaussian_filter(device: &Device) {
     let bytes = file();
     let file = SafeTensors::deserialize(&bytes).unwrap();
@@ -57,14 +33,14 @@ fn the_device_blur_is_scipys_gaussian_filter(device: &Device) {
     for (i, &sigma) in sigmas.iter().enumerate() {
         let got = common::host(&ember::blur_ig::gaussian_blur(image.clone(), sigma).unwrap());
         let want = &expected[i * per..(i + 1) * per];
-        assert_close(&got, want, 1e-12, &format!("σ = {sigma}"));
+        common::assert_close(&got, want, 1e-12, &format!("σ = {sigma}"));
     }
 }
 
 fn blur_ig_matches_pair_to_rounding(device: &Device) {
     let bytes = file();
     let file = SafeTensors::deserialize(&bytes).unwrap();
-    let model = cnn(device);
+    let model = common::zoo_cnn(device);
     let x: Tensor<4> = input(&file, "inputs", device);
     for (max_sigma, steps, sqrt, name) in [
         (4.0, 20, false, "blur_ig.small"),
@@ -77,16 +53,16 @@ fn blur_ig_matches_pair_to_rounding(device: &Device) {
             .with_sqrt(sqrt)
             .init()
             .unwrap()
-            .attribute(&model, x.clone(), targets(&file))
+            .attribute(&model, x.clone(), common::classes(&file, "targets"))
             .unwrap();
-        assert_close(&common::host(&out.values), &read(&file, name).0, 1e-9, name);
+        common::assert_close(&common::host(&out.values), &read(&file, name).0, 1e-9, name);
     }
 }
 
 fn guided_ig_matches_pair_to_rounding(device: &Device) {
     let bytes = file();
     let file = SafeTensors::deserialize(&bytes).unwrap();
-    let model = cnn(device);
+    let model = common::zoo_cnn(device);
     let x: Tensor<4> = input(&file, "inputs", device);
     for (steps, fraction, max_dist, name) in [
         (200, 0.25, 0.02, "guided_ig.default"),
@@ -99,9 +75,9 @@ fn guided_ig_matches_pair_to_rounding(device: &Device) {
             .with_max_dist(max_dist)
             .init()
             .unwrap()
-            .attribute(&model, x.clone(), targets(&file))
+            .attribute(&model, x.clone(), common::classes(&file, "targets"))
             .unwrap();
-        assert_close(&common::host(&out.values), &read(&file, name).0, 1e-9, name);
+        common::assert_close(&common::host(&out.values), &read(&file, name).0, 1e-9, name);
         assert_eq!(out.report.passes, steps, "{name}: one pass per step");
     }
 }
@@ -109,35 +85,35 @@ fn guided_ig_matches_pair_to_rounding(device: &Device) {
 fn guided_ig_without_freedom_is_left_riemann_integrated_gradients(device: &Device) {
     let bytes = file();
     let file = SafeTensors::deserialize(&bytes).unwrap();
-    let model = cnn(device);
+    let model = common::zoo_cnn(device);
     let x: Tensor<4> = input(&file, "inputs", device);
     let guided = GuidedIgConfig::new()
         .with_steps(30)
         .with_max_dist(0.0)
         .init()
         .unwrap()
-        .attribute(&model, x.clone(), targets(&file))
+        .attribute(&model, x.clone(), common::classes(&file, "targets"))
         .unwrap();
     let ig = IntegratedGradientsConfig::new()
         .with_steps(30)
         .with_quadrature(Quadrature::RiemannLeft)
         .init()
         .unwrap()
-        .attribute(&model, x, targets(&file))
+        .attribute(&model, x, common::classes(&file, "targets"))
         .unwrap();
     let ig_values = common::host(&ig.values);
-    assert_close(
+    common::assert_close(
         &common::host(&guided.values),
         &ig_values,
         1e-10,
         "guided vs IG",
     );
-    assert_close(
+    common::assert_close(
         &ig_values,
         &read(&file, "ig.riemann_left_30").0,
         1e-10,
         "IG vs Captum",
     );
     let (a, b) = (guided.report.delta().unwrap(), ig.report.delta().unwrap());
-    assert_close(a, b, 1e-9, "deltas");
+    common::assert_close(a, b, 1e-9, "deltas");
 }

@@ -296,3 +296,26 @@ pub fn input<const D: usize>(
     let (values, shape) = read(file, name);
     tensor(values, shape.try_into().unwrap(), device)
 }
+
+/// The zoo's digits CNN with its shipped weights, in evaluation mode (the path methods'
+/// fixtures were computed on it).
+pub fn zoo_cnn(device: &Device) -> impl ember::Model<4> + use<> {
+    let net = ember_zoo::shipped::cnn(device).unwrap();
+    ember_zoo::whole(&net)
+}
+
+/// The integer fixture tensor `name` as class indices.
+pub fn classes(file: &safetensors::SafeTensors<'_>, name: &str) -> Vec<usize> {
+    read(file, name).0.iter().map(|&t| t as usize).collect()
+}
+
+/// Asserts `max |got − want| ≤ tolerance · max |want|`, naming `what`.
+pub fn assert_close(got: &[f64], want: &[f64], tolerance: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let diff = max_abs_diff(got, want);
+    assert!(
+        diff <= tolerance * scale,
+        "{what}: max |diff| {diff:e} > {tolerance:e} × {scale}"
+    );
+}

@@ -231,8 +231,9 @@ impl Report {
     }
 }
 
-/// What a path method (Integrated Gradients, Layer IG; next Expected Gradients, Blur IG,
-/// Guided IG) reports per sample, in its [`Report`]'s `path`.
+/// What a path method (Integrated Gradients, Layer IG, GradientSHAP and Expected Gradients,
+/// Blur IG, Guided IG) reports per sample, in its [`Report`]'s `path`: `baseline_scores` is
+/// `F(x′)`, the mean of `F(b_k)` over a set of baselines, or Blur IG's `F(L(x, σ_max))`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PathReport {

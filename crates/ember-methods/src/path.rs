@@ -1,6 +1,6 @@
 //! The straight-line path plan, `x′ + α (x − x′)` for every slot at every point `α` of a rule:
-//! Integrated Gradients' plan, and the one the path methods to come (Expected Gradients over
-//! drawn baselines, Blur IG, Guided IG) build on. Also two host helpers of path methods.
+//! Integrated Gradients' plan (over a set of baselines, IG uses `drawn.rs`'s plan, as
+//! GradientSHAP does). Also two host helpers of path methods.
 
 use std::ops::Range;
 

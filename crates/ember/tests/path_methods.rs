@@ -8,7 +8,7 @@
 mod common;
 
 use common::{fixture, input, read};
-use ember::backend::Precision;
+use ember::backend::{Backend, Precision};
 use ember::prelude::*;
 use ember::{MethodSettings, MethodSpec, PathDraws};
 use safetensors::SafeTensors;
@@ -21,7 +21,8 @@ backend_tests!(Precision::F32;
     batched_equals_one_sample_at_a_time,
     memory_is_flat_in_the_draws,
     noise_tunnels_wrap_the_path_methods,
-    bad_settings_are_typed_errors,
+    bad_settings_are_typed_errors;
+    plain: seeded_draws_and_noise_are_the_same_on_every_backend,
 );
 
 fn file() -> Vec<u8> {
@@ -451,4 +452,34 @@ fn bad_settings_are_typed_errors(device: &Device) {
         .attribute(&model, x, 10)
         .unwrap_err();
     assert!(matches!(err, Error::TargetOutOfRange { .. }), "{err}");
+}
+
+fn seeded_draws_and_noise_are_the_same_on_every_backend() {
+    let bytes = file();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let mut results: Vec<(Backend, Vec<f64>)> = Vec::new();
+    for backend in Backend::ALL {
+        let Some(device) = common::device(backend, Precision::F32) else {
+            continue;
+        };
+        let model = common::zoo_cnn(&device);
+        let x: Tensor<4> = input(&file, "inputs", &device);
+        let method = GradientShapConfig::new()
+            .with_baselines(Some(baselines(&file)))
+            .with_samples(7)
+            .with_noise(0.1)
+            .with_seed(5)
+            .with_max_rows(Some(6))
+            .init()
+            .unwrap();
+        let out = method
+            .attribute(&model, x, common::classes(&file, "targets"))
+            .unwrap();
+        results.push((backend, common::host(&out.values)));
+    }
+    let (reference, first) = &results[0];
+    assert!(results.len() >= 2, "flex and ndarray at least");
+    for (backend, other) in &results[1..] {
+        common::assert_close(other, first, 1e-5, &format!("{backend} vs {reference}"));
+    }
 }
